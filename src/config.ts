@@ -1,0 +1,116 @@
+import Type, { type Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+
+/**
+ * Every setting of the server, once: its type, default, environment variable, command-line flag
+ * and description. Help text, validation and the Config type all come from here, and nothing else
+ * reads process.env.
+ */
+const meta = (env: string, flag: string, description: string) => ({ env, flag, description });
+
+export const ConfigSchema = Type.Object({
+  host: Type.String({ default: '0.0.0.0', ...meta('HOST', 'host', 'Address to listen on.') }),
+  port: Type.Integer({ default: 5000, minimum: 0, maximum: 65535, ...meta('PORT', 'port', 'Port to listen on (0 picks a free one).') }),
+  dataDir: Type.String({ default: './data', ...meta('CALLHOOK_DATA_DIR', 'data-dir', 'Where the SQLite database and the generated API token live.') }),
+  apiToken: Type.Optional(
+    Type.String({ minLength: 16, ...meta('CALLHOOK_API_TOKEN', 'api-token', 'Bearer token for the API (16 characters or more). Unset: one is generated at first start, saved in the data directory and printed.') }),
+  ),
+  webhookToken: Type.Optional(
+    Type.Array(Type.String(), { ...meta('CALLHOOK_WEBHOOK_TOKEN', 'webhook-token', 'Secret(s) the webhook URL must carry as ?token=, comma-separated to allow rotation. Unset: no secret needed.') }),
+  ),
+  webhookAllow: Type.Optional(
+    Type.Array(Type.String(), { ...meta('CALLHOOK_WEBHOOK_ALLOW', 'webhook-allow', 'Comma-separated CIDRs allowed to send webhooks (others get 403). Unset: any address.') }),
+  ),
+  trustProxy: Type.Optional(
+    Type.Array(Type.String(), {
+      ...meta('CALLHOOK_TRUST_PROXY', 'trust-proxy', 'Comma-separated proxy addresses or CIDRs (or loopback, linklocal, uniquelocal) whose X-Forwarded-For is honoured. Unset: none.'),
+    }),
+  ),
+  bodyLimit: Type.Integer({ default: 1048576, minimum: 1024, ...meta('CALLHOOK_BODY_LIMIT', 'body-limit', 'Largest webhook body in bytes; larger ones get 413.') }),
+  headersTimeoutMs: Type.Integer({ default: 10000, minimum: 100, ...meta('CALLHOOK_HEADERS_TIMEOUT_MS', 'headers-timeout', 'Time a client has to send its request headers, in ms.') }),
+  requestTimeoutMs: Type.Integer({ default: 30000, minimum: 100, ...meta('CALLHOOK_REQUEST_TIMEOUT_MS', 'request-timeout', 'Time a client has to send its whole request, in ms.') }),
+  shutdownTimeoutMs: Type.Integer({ default: 10000, minimum: 0, ...meta('CALLHOOK_SHUTDOWN_TIMEOUT_MS', 'shutdown-timeout', 'On SIGTERM or SIGINT, how long in-flight requests may take to finish, in ms.') }),
+  publicUrl: Type.Optional(
+    Type.String({ pattern: '^https?://', ...meta('CALLHOOK_PUBLIC_URL', 'public-url', 'The address the platform reaches callhook at (e.g. https://calls.example.com), for the webhook URL printed at start-up.') }),
+  ),
+  logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', ...meta('CALLHOOK_LOG_LEVEL', 'log-level', 'Level of the JSON log lines on stdout.') }),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+type Key = keyof Config;
+
+interface SettingMeta {
+  key: Key;
+  env: string;
+  flag: string;
+  description: string;
+  default?: unknown;
+  kind: 'string' | 'integer' | 'list';
+}
+
+export const SETTINGS: readonly SettingMeta[] = Object.entries(ConfigSchema.properties).map(([key, raw]) => {
+  const s = raw as unknown as Record<string, unknown>;
+  return {
+    key: key as Key,
+    env: s['env'] as string,
+    flag: s['flag'] as string,
+    description: s['description'] as string,
+    default: s['default'],
+    kind: s['type'] === 'integer' ? 'integer' : s['type'] === 'array' ? 'list' : 'string',
+  };
+});
+
+const validate = Compile(ConfigSchema);
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Merges command-line values over environment variables over defaults, in one pure function, and
+ * fails with a message that names the setting.
+ */
+export function resolveConfig(args: Readonly<Record<string, string | undefined>>, env: Readonly<Record<string, string | undefined>>): Config {
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const fromArgs = args[s.flag];
+    const raw = fromArgs ?? env[s.env];
+    const source = fromArgs !== undefined ? `--${s.flag}` : s.env;
+    if (raw === undefined || raw.trim() === '') {
+      if (s.default !== undefined) out[s.key] = s.default;
+      continue;
+    }
+    if (s.kind === 'integer') {
+      if (!/^\s*\d+\s*$/.test(raw)) throw new ConfigError(`${source} must be a whole number, got "${raw}"`);
+      out[s.key] = Number(raw);
+    } else if (s.kind === 'list') {
+      const items = raw.split(',').map((v) => v.trim()).filter((v) => v !== '');
+      if (items.length > 0) out[s.key] = items;
+    } else {
+      out[s.key] = raw.trim();
+    }
+  }
+  if (!validate.Check(out)) {
+    const first = [...validate.Errors(out)][0];
+    const key = first?.instancePath.split('/')[1] as Key | undefined;
+    const meta = SETTINGS.find((s) => s.key === key);
+    throw new ConfigError(`${meta ? `${meta.env} (--${meta.flag})` : 'a setting'} ${first?.message ?? 'is invalid'}: ${meta?.description ?? ''}`);
+  }
+  return out as Config;
+}
+
+/** Reads the process environment: the one place that does. */
+export function loadConfig(args: Readonly<Record<string, string | undefined>>): Config {
+  return resolveConfig(args, process.env);
+}
+
+/** The settings as help text: flag, variable, default and description. */
+export function settingsHelp(): string {
+  return SETTINGS.map((s) => {
+    const def = s.default === undefined ? '' : ` (default: ${String(s.default)})`;
+    return `  --${s.flag.padEnd(18)} ${s.env}${def}\n      ${s.description}`;
+  }).join('\n');
+}
