@@ -1,0 +1,93 @@
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { eventRoutes } from './api/events.js';
+import { requireApiToken } from './api/auth.js';
+import type { Config } from './config.js';
+import { CallhookError, errorBody } from './errors.js';
+import { GroupCommitter } from './ingest/group-commit.js';
+import { webhookRoutes } from './ingest/route.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import type { Store } from './store/port.js';
+
+export interface AppDeps {
+  config: Config;
+  store: Store;
+  /** The resolved API token (from the config or the data directory). */
+  apiToken: string;
+  metrics?: Metrics;
+}
+
+export interface App {
+  app: FastifyInstance;
+  committer: GroupCommitter;
+  metrics: Metrics;
+}
+
+/** Builds the whole server without listening: tests call inject() or listen on port 0. */
+export async function buildApp(deps: AppDeps): Promise<App> {
+  const { config, store } = deps;
+  const metrics = deps.metrics ?? createMetrics();
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      // the webhook URL carries its secret in ?token=: never log a URL with it
+      redact: { paths: ['req.headers.authorization', 'req.headers.cookie'], remove: true },
+      serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, url: req.url.replace(/([?&]token=)[^&]*/g, '$1[redacted]') }) },
+    },
+    // a log line per webhook would cost more than storing it; /metrics counts requests instead
+    logController: new LogController({ disableRequestLogging: true }),
+    trustProxy: config.trustProxy ?? false,
+    requestTimeout: config.requestTimeoutMs,
+    bodyLimit: config.bodyLimit,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+  app.server.headersTimeout = config.headersTimeoutMs;
+
+  const committer = new GroupCommitter(store, {
+    onCommit: (size, seconds) => {
+      metrics.commitBatchSize.observe(size);
+      metrics.commitSeconds.observe(seconds);
+    },
+  });
+
+  app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string; validation?: unknown }, request, reply) => {
+    if (error instanceof CallhookError) return reply.code(error.status).send({ ok: false, error: error.toBody() });
+    if (error.validation) return reply.code(400).send({ ok: false, error: errorBody('invalid_request', error.message) });
+    if (error.statusCode !== undefined && error.statusCode < 500) {
+      return reply.code(error.statusCode).send({ ok: false, error: errorBody('invalid_request', error.message) });
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.code(500).send({ ok: false, error: errorBody('internal') });
+  });
+
+  await app.register(webhookRoutes, {
+    committer,
+    metrics,
+    bodyLimit: config.bodyLimit,
+    webhookTokens: config.webhookToken ?? [],
+    webhookAllow: config.webhookAllow ?? [],
+  });
+
+  app.get('/healthz', async (_request, reply) => {
+    try {
+      await store.ping();
+      metrics.databaseUp.set(1);
+      return { ok: true, database: 'up' };
+    } catch (err) {
+      metrics.databaseUp.set(0);
+      return reply.code(503).send({ ok: false, database: 'down', error: errorBody('database_unavailable', err instanceof Error ? err.message : String(err)) });
+    }
+  });
+
+  await app.register(async (api) => {
+    api.addHook('onRequest', requireApiToken(deps.apiToken));
+    api.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+    await api.register(eventRoutes, { store });
+  });
+
+  app.addHook('onClose', async () => {
+    await committer.drain();
+  });
+
+  return { app, committer, metrics };
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { ConfigError, SETTINGS } from '../config.js';
+import { serve, serveHelp } from './serve.js';
+import { runSimulate, simulateHelp } from './simulate.js';
+
+const HELP = `callhook: durable webhooks, calls and statistics for TeleCMI and PIOPIY
+
+Usage: callhook <command> [options]
+
+Commands:
+  serve       receive webhooks and serve the API (the main job)
+  simulate    send realistic call flows to a webhook URL, or print them with --dry-run
+
+Run "callhook <command> --help" for a command's options and environment variables.`;
+
+const HELPS: Record<string, string> = { serve: serveHelp, simulate: simulateHelp };
+
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+const text = (names: readonly string[]): Options => Object.fromEntries(names.map((n) => [n, { type: 'string' }]));
+const OPTIONS: Record<string, Options> = {
+  serve: text(SETTINGS.map((s) => s.flag)),
+  simulate: { ...text(['url', 'calls', 'rate', 'seed', 'start', 'chaos', 'speed', 'concurrency']), 'dry-run': { type: 'boolean' } },
+};
+
+/** Parses the command line and runs one command; only this function decides the exit code. */
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${HELP}\n`);
+    return command === undefined ? 1 : 0;
+  }
+  if (!(command in HELPS)) {
+    process.stderr.write(`unknown command "${command}"\n\n${HELP}\n`);
+    return 2;
+  }
+  try {
+    const { values } = parseArgs({ args: rest, options: { ...OPTIONS[command], help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    if (values['help'] === true) {
+      process.stdout.write(`${HELPS[command]}\n`);
+      return 0;
+    }
+    const args: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(values)) if (typeof v === 'string') args[k] = v;
+    if (command === 'serve') return await serve(args);
+    return await runSimulate(args, (values as Record<string, unknown>)['dry-run'] === true);
+  } catch (err) {
+    if (!(err instanceof Error)) throw err;
+    process.stderr.write(`callhook ${command}: ${err.message}${err instanceof ConfigError ? '' : `\nRun "callhook ${command} --help" for the options.`}\n`);
+    return 2;
+  }
+}
+
+// a reader that stops early (callhook simulate --dry-run | head) is not an error
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,74 @@
+import type { IngestItem, IngestResult, Store } from '../store/port.js';
+
+export interface CommitObserver {
+  /** Called after each commit with its size and duration in seconds. */
+  onCommit?(size: number, seconds: number): void;
+}
+
+interface Pending {
+  item: IngestItem;
+  resolve: (result: IngestResult) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: everything submitted during one event-loop turn is committed in one transaction,
+ * flushed from setImmediate. A timer-based window would cap throughput and add its whole length
+ * to a lone request's latency (../shared/reference/ingest-baselines.md); one turn gathers the
+ * requests that are already waiting, at no cost to the one that is not. While a commit runs, new
+ * items queue for the next one. No promise resolves before its transaction has committed.
+ */
+export class GroupCommitter {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private running: Promise<void> | null = null;
+  private readonly maxBatch: number;
+
+  constructor(
+    private readonly store: Store,
+    private readonly observer: CommitObserver = {},
+    options: { maxBatch?: number } = {},
+  ) {
+    this.maxBatch = options.maxBatch ?? 1000;
+  }
+
+  submit(item: IngestItem): Promise<IngestResult> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ item, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /** Resolves when everything submitted so far is committed (or failed). */
+  async drain(): Promise<void> {
+    while (this.queue.length > 0 || this.running || this.scheduled) {
+      if (this.running) await this.running;
+      else await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.running) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      this.running = this.flush().finally(() => {
+        this.running = null;
+        if (this.queue.length > 0) this.schedule();
+      });
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue.splice(0, this.maxBatch);
+    if (batch.length === 0) return;
+    const started = process.hrtime.bigint();
+    try {
+      const results = await this.store.ingest(batch.map((p) => p.item));
+      this.observer.onCommit?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
+      batch.forEach((p, i) => p.resolve(results[i] as IngestResult));
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+    }
+  }
+}

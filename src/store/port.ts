@@ -1,0 +1,93 @@
+import type { ErrorBody } from '../errors.js';
+import type { Event } from '../payloads/event-schema.js';
+
+/** Everything kept of one HTTP request to the webhook URL. The secret is never part of it. */
+export interface RequestRecord {
+  id: string;
+  received_at: string;
+  method: string;
+  path: string;
+  /** The query string without `token`. */
+  query: string;
+  headers: Record<string, string>;
+  content_type: string | null;
+  body: Buffer | null;
+  remote_addr: string;
+}
+
+/** One webhook request to store; `event` when it parsed, `rejection` when it did not. */
+export type IngestItem =
+  | { request: RequestRecord; event: { id: string; dedup_key: string; event: Event }; rejection?: undefined }
+  | { request: RequestRecord; rejection: ErrorBody & { status: number }; event?: undefined };
+
+export type Outcome = 'accepted' | 'duplicate' | 'rejected';
+
+export interface IngestResult {
+  outcome: Outcome;
+  /** The stored event's id: the first delivery's, for a duplicate. */
+  event_id: string | null;
+}
+
+export interface StoredEvent extends Omit<Event, 'raw'> {
+  id: string;
+  received_at: string;
+  redeliveries: number;
+}
+
+export interface StoredRequest {
+  id: string;
+  received_at: string;
+  method: string;
+  path: string;
+  query: string;
+  headers: Record<string, string>;
+  content_type: string | null;
+  remote_addr: string;
+  outcome: Outcome;
+  status_code: number;
+  error: ErrorBody | null;
+  event_id: string | null;
+  kind: string | null;
+  body_size: number;
+  body: Buffer | null;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** Pass as `before` to get the next (older) page; null on the last page. */
+  next: string | null;
+}
+
+export interface EventQuery {
+  kind?: string | undefined;
+  platform?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+  limit: number;
+  /** Only events with a smaller id (older). */
+  before?: string | undefined;
+}
+
+export interface RequestQuery {
+  outcome?: Outcome | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+  limit: number;
+  before?: string | undefined;
+}
+
+/**
+ * The storage port: only what the app calls. One implementation per dialect; service code never
+ * asks which one it has.
+ */
+export interface Store {
+  /** Stores a batch in one transaction, durable on disk when the promise resolves. */
+  ingest(batch: readonly IngestItem[]): Promise<IngestResult[]>;
+  listEvents(query: EventQuery): Promise<Page<StoredEvent>>;
+  getEvent(id: string): Promise<(StoredEvent & { raw: Record<string, unknown> }) | null>;
+  listRequests(query: RequestQuery): Promise<Page<StoredRequest>>;
+  getRequest(id: string): Promise<StoredRequest | null>;
+  /** Throws when the database does not answer. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
