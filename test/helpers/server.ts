@@ -1,0 +1,43 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { resolveConfig, type Config } from '../../src/config.js';
+import { startServer } from '../../src/main.js';
+
+export const API_TOKEN = 'test-api-token-0123456789';
+
+export interface TestServer {
+  url: string;
+  config: Config;
+  lines: string[];
+  api: (path: string, init?: RequestInit) => Promise<Response>;
+  close: () => Promise<void>;
+}
+
+export function tempDir(prefix = 'callhook-test-'): { dir: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** The real server on a free port with its own data directory; settings as environment variables. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const temp = env['CALLHOOK_DATA_DIR'] ? null : tempDir();
+  const config = resolveConfig({}, { HOST: '127.0.0.1', PORT: '0', CALLHOOK_LOG_LEVEL: 'silent', CALLHOOK_API_TOKEN: API_TOKEN, CALLHOOK_DATA_DIR: temp?.dir ?? '', ...env });
+  const lines: string[] = [];
+  const running = await startServer(config, (line) => lines.push(line));
+  const url = running.url;
+  return {
+    url,
+    config,
+    lines,
+    api: (path, init = {}) => fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${API_TOKEN}`, ...(init.headers ?? {}) } }),
+    close: async () => {
+      await running.close();
+      temp?.remove();
+    },
+  };
+}
+
+export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+}

@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { dedupKey, parseWebhook } from '../../src/index.js';
+import { simulate, type DeliveryResult } from '../../src/simulator/index.js';
+import { freePort, start, stop, type Child } from '../helpers/process.js';
+import { API_TOKEN, tempDir } from '../helpers/server.js';
+
+const root = join(import.meta.dirname, '..', '..');
+
+/** `callhook serve` from source in a child process, so that it can be killed. */
+async function serveChild(dataDir: string, port: number): Promise<Child> {
+  const child = start(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'serve'], {
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    CALLHOOK_DATA_DIR: dataDir,
+    CALLHOOK_API_TOKEN: API_TOKEN,
+    CALLHOOK_LOG_LEVEL: 'warn',
+  });
+  await child.waitFor('callhook listening on');
+  return child;
+}
+
+interface Acked {
+  id: string;
+  key: string;
+}
+
+function acknowledged(results: DeliveryResult[]): Acked[] {
+  const out: Acked[] = [];
+  for (const r of results) {
+    if (r.status !== 200 && r.status !== 202) continue;
+    const ack = JSON.parse(r.body) as { id: string };
+    const parsed = parseWebhook({ body: r.delivery.payload });
+    assert.ok(parsed.ok);
+    out.push({ id: ack.id, key: dedupKey(parsed.event) });
+  }
+  return out;
+}
+
+/** Every acknowledged event is in the database under the id it was acknowledged with, once. */
+function assertAllStored(file: string, acked: Acked[]): void {
+  const db = new Database(file, { readonly: true });
+  try {
+    const rows = db.prepare('SELECT id, dedup_key FROM events').all() as { id: string; dedup_key: string }[];
+    const byId = new Map(rows.map((r) => [r.id, r.dedup_key]));
+    const byKey = new Map<string, number>();
+    for (const r of rows) byKey.set(r.dedup_key, (byKey.get(r.dedup_key) ?? 0) + 1);
+    for (const a of acked) {
+      assert.equal(byId.get(a.id), a.key, `acknowledged event ${a.id} is stored under its key`);
+      assert.equal(byKey.get(a.key), 1, `event ${a.key} is stored once`);
+    }
+    const distinctAcked = new Set(acked.map((a) => a.key));
+    const idsPerKey = new Map<string, Set<string>>();
+    for (const a of acked) idsPerKey.set(a.key, (idsPerKey.get(a.key) ?? new Set()).add(a.id));
+    for (const [key, ids] of idsPerKey) assert.equal(ids.size, 1, `every delivery of ${key} was acknowledged with one id`);
+    assert.ok(rows.length >= distinctAcked.size);
+  } finally {
+    db.close();
+  }
+}
+
+describe('durability', () => {
+  let temp: ReturnType<typeof tempDir>;
+  before(() => {
+    temp = tempDir('callhook-durability-');
+  });
+  after(() => temp.remove());
+
+  it('kill -9 under load loses no acknowledged event and doubles none', async () => {
+    const dataDir = join(temp.dir, 'crash');
+    const port = await freePort();
+    let child = await serveChild(dataDir, port);
+    const controller = new AbortController();
+    let acks = 0;
+    const load = simulate({
+      url: `http://127.0.0.1:${port}/webhook`,
+      calls: 10_000,
+      rate: 50,
+      seed: 11,
+      chaos: ['dup', 'reorder'],
+      concurrency: 32,
+      signal: controller.signal,
+      onResult: (r) => void (r.status === 200 && acks++),
+    });
+    while (acks < 3000) await new Promise((r) => setTimeout(r, 20));
+    child.proc.kill('SIGKILL');
+    await child.exited;
+    await new Promise((r) => setTimeout(r, 200));
+    controller.abort();
+    const report = await load;
+    const failed = report.results.filter((r) => r.status === 0).length;
+    assert.ok(failed > 0, 'the kill happened while requests were in flight');
+    const acked = acknowledged(report.results);
+    assert.ok(acked.length >= 3000);
+    assert.ok(acked.length < report.deliveries.length, 'the load was cut short by the kill');
+
+    child = await serveChild(dataDir, port);
+    try {
+      assertAllStored(join(dataDir, 'callhook.db'), acked);
+      // after the restart, a redelivery of an event acknowledged before the crash is a duplicate
+      const before = report.results.find((r) => r.status === 200)!;
+      const again = await fetch(`http://127.0.0.1:${port}/webhook/cdr`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(before.delivery.payload) });
+      assert.equal(again.status, 200);
+      const ack = (await again.json()) as { id: string; duplicate: boolean };
+      assert.equal(ack.duplicate, true);
+      assert.equal(ack.id, (JSON.parse(before.body) as { id: string }).id);
+    } finally {
+      await stop(child);
+    }
+  });
+
+  it('SIGTERM during load finishes in-flight requests and loses nothing acknowledged', async () => {
+    const dataDir = join(temp.dir, 'term');
+    const port = await freePort();
+    const child = await serveChild(dataDir, port);
+    const controller = new AbortController();
+    let acks = 0;
+    const load = simulate({
+      url: `http://127.0.0.1:${port}/webhook`,
+      calls: 10_000,
+      rate: 50,
+      seed: 12,
+      chaos: ['dup'],
+      concurrency: 32,
+      signal: controller.signal,
+      onResult: (r) => void (r.status === 200 && acks++),
+    });
+    while (acks < 2000) await new Promise((r) => setTimeout(r, 20));
+    child.proc.kill('SIGTERM');
+    const code = await child.exited;
+    controller.abort();
+    const report = await load;
+    assert.equal(code, 0, `clean exit; output:\n${child.output()}`);
+    assert.match(child.output(), /SIGTERM: finishing in-flight requests/);
+    for (const r of report.results) assert.ok([0, 200, 202, 503].includes(r.status), `unexpected status ${r.status}: ${r.body}`);
+    const acked = acknowledged(report.results);
+    assert.ok(acked.length >= 2000);
+    assertAllStored(join(dataDir, 'callhook.db'), acked);
+  });
+});
