@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox';
 import { CallhookError } from '../errors.js';
 import { EventSchema } from '../payloads/event-schema.js';
+import { isStoreId } from '../store/port.js';
 
 export const ErrorResponse = Type.Object({
   ok: Type.Literal(false),
@@ -10,7 +11,7 @@ export const ErrorResponse = Type.Object({
 const { raw, ...eventFields } = EventSchema.properties;
 
 export const StoredEventSchema = Type.Object({
-  id: Type.String({ description: 'Time-ordered id (UUIDv7) given at the first delivery.' }),
+  id: Type.String({ description: 'Time-ordered id, given at the first delivery.' }),
   received_at: Type.String({ description: 'When callhook first received it, ISO 8601 UTC.' }),
   redeliveries: Type.Integer({ description: 'How many more times the platform delivered it.' }),
   ...eventFields,
@@ -61,6 +62,6 @@ export function encodeCursor(id: string | null): string | null {
 export function decodeCursor(cursor: string | undefined): string | undefined {
   if (cursor === undefined) return undefined;
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id)) throw new CallhookError('invalid_cursor');
+  if (!isStoreId(id)) throw new CallhookError('invalid_cursor');
   return id;
 }

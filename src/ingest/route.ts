@@ -1,5 +1,4 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { v7 as uuidv7 } from 'uuid';
 import { errorBody, ERRORS, type ErrorCode } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { dedupKey } from '../payloads/dedup.js';
@@ -54,18 +53,18 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
     const code: ErrorCode = error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'payload_too_large' : 'undecodable_body';
     if (error.statusCode !== undefined && error.statusCode >= 500) request.log.error({ err: error }, 'webhook request failed');
     const rejection = { ...errorBody(code, code === 'payload_too_large' ? `limit ${options.bodyLimit} bytes` : error.message), status: ERRORS[code].status };
-    return store(request, reply, { request: requestRecord(request, null), rejection });
+    return store(request, reply, { request: requestRecord(request, splitWebhookUrl(request.url), null), rejection });
   });
 
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     const body = Buffer.isBuffer(request.body) ? request.body : null;
-    const { pathname, query } = splitWebhookUrl(request.url);
-    const record = requestRecord(request, body);
-    const parsed = parseWebhook({ rawBody: body ?? undefined, contentType: request.headers['content-type'], query, platform: platformFromPath(pathname) });
+    const url = splitWebhookUrl(request.url);
+    const record = requestRecord(request, url, body);
+    const parsed = parseWebhook({ rawBody: body ?? undefined, contentType: request.headers['content-type'], query: url.query, platform: platformFromPath(url.pathname) });
     if (!parsed.ok) {
       return store(request, reply, { request: record, rejection: { ...parsed.error, status: ERRORS[parsed.error.code].status } });
     }
-    return store(request, reply, { request: record, event: { id: uuidv7(), dedup_key: dedupKey(parsed.event), event: parsed.event } });
+    return store(request, reply, { request: record, event: { dedup_key: dedupKey(parsed.event), event: parsed.event } });
   };
 
   async function store(request: FastifyRequest, reply: FastifyReply, item: IngestItem) {
@@ -78,7 +77,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
     }
     if (item.rejection) {
       metrics.webhookRequests.inc({ outcome: 'rejected', kind: 'none' });
-      return reply.code(item.rejection.status).send({ ok: false, id: item.request.id, error: { code: item.rejection.code, message: item.rejection.message } });
+      return reply.code(item.rejection.status).send({ ok: false, id: result.request_id, error: { code: item.rejection.code, message: item.rejection.message } });
     }
     const kind = item.event.event.kind;
     metrics.webhookRequests.inc({ outcome: result.outcome, kind });
@@ -96,14 +95,12 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
   }
 }
 
-function requestRecord(request: FastifyRequest, body: Buffer | null): RequestRecord {
-  const { pathname, query } = splitWebhookUrl(request.url);
+function requestRecord(request: FastifyRequest, { pathname, query }: { pathname: string; query: URLSearchParams }, body: Buffer | null): RequestRecord {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(request.headers)) {
     if (v !== undefined && !REDACTED_HEADERS.has(k)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
   }
   return {
-    id: uuidv7(),
     received_at: new Date().toISOString(),
     method: request.method,
     path: pathname,

@@ -3,7 +3,6 @@ import type { Event } from '../payloads/event-schema.js';
 
 /** Everything kept of one HTTP request to the webhook URL. The secret is never part of it. */
 export interface RequestRecord {
-  id: string;
   received_at: string;
   method: string;
   path: string;
@@ -17,13 +16,15 @@ export interface RequestRecord {
 
 /** One webhook request to store; `event` when it parsed, `rejection` when it did not. */
 export type IngestItem =
-  | { request: RequestRecord; event: { id: string; dedup_key: string; event: Event }; rejection?: undefined }
+  | { request: RequestRecord; event: { dedup_key: string; event: Event }; rejection?: undefined }
   | { request: RequestRecord; rejection: ErrorBody & { status: number }; event?: undefined };
 
 export type Outcome = 'accepted' | 'duplicate' | 'rejected';
 
+/** Ids are made by the store, as strings; they sort by the time they were made. */
 export interface IngestResult {
   outcome: Outcome;
+  request_id: string;
   /** The stored event's id: the first delivery's, for a duplicate. */
   event_id: string | null;
 }
@@ -56,6 +57,11 @@ export interface Page<T> {
   items: T[];
   /** Pass as `before` to get the next (older) page; null on the last page. */
   next: string | null;
+}
+
+/** Whether a string is an id some store could have made; anything else finds nothing. */
+export function isStoreId(value: string): boolean {
+  return /^[1-9]\d{0,18}$/.test(value);
 }
 
 export interface EventQuery {

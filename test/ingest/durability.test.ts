@@ -43,8 +43,8 @@ function acknowledged(results: DeliveryResult[]): Acked[] {
 function assertAllStored(file: string, acked: Acked[]): void {
   const db = new Database(file, { readonly: true });
   try {
-    const rows = db.prepare('SELECT id, dedup_key FROM events').all() as { id: string; dedup_key: string }[];
-    const byId = new Map(rows.map((r) => [r.id, r.dedup_key]));
+    const rows = db.prepare('SELECT id, dedup_key FROM events').all() as { id: number; dedup_key: string }[];
+    const byId = new Map(rows.map((r) => [String(r.id), r.dedup_key]));
     const byKey = new Map<string, number>();
     for (const r of rows) byKey.set(r.dedup_key, (byKey.get(r.dedup_key) ?? 0) + 1);
     for (const a of acked) {

@@ -2,12 +2,13 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ErrorCode } from '../../errors.js';
-import type { Event } from '../../payloads/event-schema.js';
-import type { EventQuery, IngestItem, IngestResult, Page, RequestQuery, Store, StoredEvent, StoredRequest } from '../port.js';
+import { EventSchema } from '../../payloads/event-schema.js';
+import { isStoreId, type EventQuery, type IngestItem, type IngestResult, type Page, type RequestQuery, type Store, type StoredEvent, type StoredRequest } from '../port.js';
+import { IdGenerator, idAtTime } from './ids.js';
 import { migrateSqlite } from './migrate.js';
 
 interface EventRow {
-  id: string;
+  id: number;
   received_at: string;
   redeliveries: number;
   data: string;
@@ -15,7 +16,7 @@ interface EventRow {
 }
 
 interface RequestRow {
-  id: string;
+  id: number;
   received_at: string;
   method: string;
   path: string;
@@ -28,7 +29,7 @@ interface RequestRow {
   status_code: number;
   error_code: string | null;
   error_message: string | null;
-  event_id: string | null;
+  event_id: number | null;
   kind: string | null;
 }
 
@@ -41,6 +42,7 @@ export class SqliteStore implements Store {
   private readonly insertEvent: Database.Statement;
   private readonly insertRequest: Database.Statement;
   private readonly ingestBatch: Database.Transaction<(batch: readonly IngestItem[]) => IngestResult[]>;
+  private readonly ids: IdGenerator;
 
   constructor(file: string) {
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -49,10 +51,12 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
     migrateSqlite(this.db);
+    const floor = this.db.prepare('SELECT max((SELECT coalesce(max(id), 0) FROM events), (SELECT coalesce(max(id), 0) FROM requests))').pluck().get() as number;
+    this.ids = new IdGenerator(floor);
     // A redelivery hits the unique dedup key: it only counts, and returns the first event's id.
     this.insertEvent = this.db.prepare(`
-      INSERT INTO events (id, dedup_key, received_at, platform, kind, call_uuid, conversation_uuid, occurred_at, data, raw)
-      VALUES (@id, @dedup_key, @received_at, @platform, @kind, @call_uuid, @conversation_uuid, @occurred_at, @data, @raw)
+      INSERT INTO events (id, dedup_key, received_at, platform, kind, data, raw)
+      VALUES (@id, @dedup_key, @received_at, @platform, @kind, @data, @raw)
       ON CONFLICT (dedup_key) DO UPDATE SET redeliveries = redeliveries + 1
       RETURNING id, redeliveries`);
     this.insertRequest = this.db.prepare(`
@@ -63,29 +67,27 @@ export class SqliteStore implements Store {
 
   private ingestOne(item: IngestItem): IngestResult {
     const { request } = item;
-    const base = { ...request, headers: JSON.stringify(request.headers) };
+    const requestId = this.ids.next();
+    const base = { ...request, id: requestId, headers: JSON.stringify(request.headers) };
     if (item.rejection) {
       this.insertRequest.run({ ...base, outcome: 'rejected', status_code: item.rejection.status, error_code: item.rejection.code, error_message: item.rejection.message, event_id: null, kind: null });
-      return { outcome: 'rejected', event_id: null };
+      return { outcome: 'rejected', request_id: String(requestId), event_id: null };
     }
-    const { id, dedup_key, event } = item.event;
+    const { dedup_key, event } = item.event;
     const { raw, ...data } = event;
     const row = this.insertEvent.get({
-      id,
+      id: this.ids.next(),
       dedup_key,
       received_at: request.received_at,
       platform: event.platform,
       kind: event.kind,
-      call_uuid: event.call_uuid,
-      conversation_uuid: event.conversation_uuid,
-      occurred_at: event.occurred_at,
-      data: JSON.stringify(data),
+      data: JSON.stringify(compact(data)),
       raw: JSON.stringify(raw),
-    }) as { id: string; redeliveries: number };
+    }) as { id: number; redeliveries: number };
     const outcome = row.redeliveries > 0 ? 'duplicate' : 'accepted';
     const status = event.kind === 'unknown' ? 202 : 200;
     this.insertRequest.run({ ...base, outcome, status_code: status, error_code: null, error_message: null, event_id: row.id, kind: event.kind });
-    return { outcome, event_id: row.id };
+    return { outcome, request_id: String(requestId), event_id: String(row.id) };
   }
 
   async ingest(batch: readonly IngestItem[]): Promise<IngestResult[]> {
@@ -93,36 +95,27 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(q: EventQuery): Promise<Page<StoredEvent>> {
-    const where: string[] = [];
-    const params: Record<string, unknown> = { limit: q.limit + 1 };
-    if (q.kind) (where.push('kind = @kind'), (params['kind'] = q.kind));
-    if (q.platform) (where.push('platform = @platform'), (params['platform'] = q.platform));
-    if (q.since) (where.push('received_at >= @since'), (params['since'] = q.since));
-    if (q.until) (where.push('received_at < @until'), (params['until'] = q.until));
-    if (q.before) (where.push('id < @before'), (params['before'] = q.before));
-    const sql = `SELECT id, received_at, redeliveries, data FROM events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`;
-    const rows = this.db.prepare(sql).all(params) as EventRow[];
+    const { clause, params } = filters({ kind: ['kind =', q.kind], platform: ['platform =', q.platform], ...pageFilters(q) });
+    const sql = `SELECT id, received_at, redeliveries, data FROM events ${clause} ORDER BY id DESC LIMIT @limit`;
+    const rows = this.db.prepare(sql).all({ ...params, limit: q.limit + 1 }) as EventRow[];
     return page(rows.map(toStoredEvent), q.limit);
   }
 
   async getEvent(id: string): Promise<(StoredEvent & { raw: Record<string, unknown> }) | null> {
+    if (!isStoreId(id)) return null;
     const row = this.db.prepare('SELECT id, received_at, redeliveries, data, raw FROM events WHERE id = ?').get(id) as EventRow | undefined;
     return row ? { ...toStoredEvent(row), raw: JSON.parse(row.raw as string) as Record<string, unknown> } : null;
   }
 
   async listRequests(q: RequestQuery): Promise<Page<StoredRequest>> {
-    const where: string[] = [];
-    const params: Record<string, unknown> = { limit: q.limit + 1 };
-    if (q.outcome) (where.push('outcome = @outcome'), (params['outcome'] = q.outcome));
-    if (q.since) (where.push('received_at >= @since'), (params['since'] = q.since));
-    if (q.until) (where.push('received_at < @until'), (params['until'] = q.until));
-    if (q.before) (where.push('id < @before'), (params['before'] = q.before));
-    const sql = `SELECT * FROM requests ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT @limit`;
-    const rows = this.db.prepare(sql).all(params) as RequestRow[];
+    const { clause, params } = filters({ outcome: ['outcome =', q.outcome], ...pageFilters(q) });
+    const sql = `SELECT * FROM requests ${clause} ORDER BY id DESC LIMIT @limit`;
+    const rows = this.db.prepare(sql).all({ ...params, limit: q.limit + 1 }) as RequestRow[];
     return page(rows.map(toStoredRequest), q.limit);
   }
 
   async getRequest(id: string): Promise<StoredRequest | null> {
+    if (!isStoreId(id)) return null;
     const row = this.db.prepare('SELECT * FROM requests WHERE id = ?').get(id) as RequestRow | undefined;
     return row ? toStoredRequest(row) : null;
   }
@@ -136,20 +129,55 @@ export class SqliteStore implements Store {
   }
 }
 
+type Filters = Record<string, [condition: string, value: string | number | undefined]>;
+
+/** Times are id ranges (ids are time-ordered), so they use the primary key. */
+function pageFilters(q: { since?: string | undefined; until?: string | undefined; before?: string | undefined }): Filters {
+  return {
+    since: ['id >=', q.since === undefined ? undefined : idAtTime(q.since)],
+    until: ['id <', q.until === undefined ? undefined : idAtTime(q.until)],
+    before: ['id <', q.before === undefined ? undefined : Number(q.before)],
+  };
+}
+
+/** A WHERE clause of the filters that have a value; values are bound, never spliced into the SQL. */
+function filters(given: Filters): { clause: string; params: Record<string, string | number> } {
+  const parts: string[] = [];
+  const params: Record<string, string | number> = {};
+  for (const [name, [condition, value]] of Object.entries(given)) {
+    if (value === undefined) continue;
+    parts.push(`${condition} @${name}`);
+    params[name] = value;
+  }
+  return { clause: parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '', params };
+}
+
 function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
+  // one row more than asked for tells whether there is a next page
   const more = rows.length > limit;
   const items = more ? rows.slice(0, limit) : rows;
   return { items, next: more ? (items[items.length - 1]?.id ?? null) : null };
 }
 
+/** Null fields are left out of the stored JSON (about half its size) and put back on reading. */
+function compact(data: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key in data) if (data[key] !== null) out[key] = data[key];
+  return out;
+}
+
+const EVENT_FIELDS = Object.keys(EventSchema.properties).filter((k) => k !== 'raw');
+
 function toStoredEvent(row: EventRow): StoredEvent {
-  const data = JSON.parse(row.data) as Omit<Event, 'raw'>;
-  return { id: row.id, received_at: row.received_at, redeliveries: row.redeliveries, ...data };
+  const data = JSON.parse(row.data) as Record<string, unknown>;
+  const out: Record<string, unknown> = { id: String(row.id), received_at: row.received_at, redeliveries: row.redeliveries };
+  for (const field of EVENT_FIELDS) out[field] = data[field] ?? null;
+  return out as unknown as StoredEvent;
 }
 
 function toStoredRequest(row: RequestRow): StoredRequest {
   return {
-    id: row.id,
+    id: String(row.id),
     received_at: row.received_at,
     method: row.method,
     path: row.path,
@@ -160,7 +188,7 @@ function toStoredRequest(row: RequestRow): StoredRequest {
     outcome: row.outcome,
     status_code: row.status_code,
     error: row.error_code ? { code: row.error_code as ErrorCode, message: row.error_message ?? '' } : null,
-    event_id: row.event_id,
+    event_id: row.event_id === null ? null : String(row.event_id),
     kind: row.kind,
     body_size: row.body?.length ?? 0,
     body: row.body,
