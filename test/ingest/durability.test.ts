@@ -22,6 +22,14 @@ async function serveChild(dataDir: string, port: number): Promise<Child> {
   return child;
 }
 
+async function waitUntil(done: () => boolean, explain: () => string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) assert.fail(explain());
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 interface Acked {
   id: string;
   key: string;
@@ -84,7 +92,7 @@ describe('durability', () => {
       signal: controller.signal,
       onResult: (r) => void (r.status === 200 && acks++),
     });
-    while (acks < 3000) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(() => acks >= 3000, () => `only ${acks} acknowledged; server output:\n${child.output()}`);
     child.proc.kill('SIGKILL');
     await child.exited;
     await new Promise((r) => setTimeout(r, 200));
@@ -127,7 +135,7 @@ describe('durability', () => {
       signal: controller.signal,
       onResult: (r) => void (r.status === 200 && acks++),
     });
-    while (acks < 2000) await new Promise((r) => setTimeout(r, 20));
+    await waitUntil(() => acks >= 2000, () => `only ${acks} acknowledged; server output:\n${child.output()}`);
     child.proc.kill('SIGTERM');
     const code = await child.exited;
     controller.abort();

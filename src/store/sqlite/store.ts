@@ -1,11 +1,28 @@
+import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import { Worker } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
 import type { ErrorCode } from '../../errors.js';
 import { EventSchema } from '../../payloads/event-schema.js';
 import { isStoreId, type EventQuery, type IngestItem, type IngestResult, type Page, type RequestQuery, type Store, type StoredEvent, type StoredRequest } from '../port.js';
-import { IdGenerator, idAtTime } from './ids.js';
+import { idAtTime } from './ids.js';
 import { migrateSqlite } from './migrate.js';
+import type { WriterRequest, WriterResponse } from './writer-worker.js';
+import { openSqlite, type WriteRow } from './writer.js';
+
+/**
+ * The writer thread. Built, it is writer-worker.js beside this file. From TypeScript source (the
+ * tests run through tsx) it is the .ts file, and since Node 20 does not carry --import into worker
+ * threads, a two-line bootstrap registers tsx in the thread first.
+ */
+function startWriter(file: string): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./writer-worker.js', import.meta.url), { workerData: { file } });
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const entry = new URL('./writer-worker.ts', import.meta.url).href;
+  const bootstrap = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData: { file } });
+}
 
 interface EventRow {
   id: number;
@@ -34,64 +51,55 @@ interface RequestRow {
 }
 
 /**
- * Embedded SQLite through better-sqlite3, in WAL mode with synchronous=FULL: a commit returns only
- * after its WAL frames are fsynced, so an acknowledged batch survives a crash or power loss.
+ * Embedded SQLite through better-sqlite3. Writes go to one writer thread (writer-worker.ts), in WAL
+ * mode with synchronous=FULL; reads use this thread's own connection, which WAL lets read while the
+ * writer commits.
  */
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
-  private readonly insertEvent: Database.Statement;
-  private readonly insertRequest: Database.Statement;
-  private readonly ingestBatch: Database.Transaction<(batch: readonly IngestItem[]) => IngestResult[]>;
-  private readonly ids: IdGenerator;
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve: (r: IngestResult[]) => void; reject: (e: Error) => void }>();
+  private seq = 0;
+  private failure: Error | null = null;
 
   constructor(file: string) {
-    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = FULL');
-    this.db.pragma('busy_timeout = 5000');
+    mkdirSync(dirname(file), { recursive: true });
+    this.db = openSqlite(file);
     migrateSqlite(this.db);
-    const floor = this.db.prepare('SELECT max((SELECT coalesce(max(id), 0) FROM events), (SELECT coalesce(max(id), 0) FROM requests))').pluck().get() as number;
-    this.ids = new IdGenerator(floor);
-    // A redelivery hits the unique dedup key: it only counts, and returns the first event's id.
-    this.insertEvent = this.db.prepare(`
-      INSERT INTO events (id, dedup_key, received_at, platform, kind, data, raw)
-      VALUES (@id, @dedup_key, @received_at, @platform, @kind, @data, @raw)
-      ON CONFLICT (dedup_key) DO UPDATE SET redeliveries = redeliveries + 1
-      RETURNING id, redeliveries`);
-    this.insertRequest = this.db.prepare(`
-      INSERT INTO requests (id, received_at, method, path, query, headers, content_type, body, remote_addr, outcome, status_code, error_code, error_message, event_id, kind)
-      VALUES (@id, @received_at, @method, @path, @query, @headers, @content_type, @body, @remote_addr, @outcome, @status_code, @error_code, @error_message, @event_id, @kind)`);
-    this.ingestBatch = this.db.transaction((batch: readonly IngestItem[]) => batch.map((item) => this.ingestOne(item)));
+    this.worker = startWriter(file);
+    this.worker.on('message', (msg: WriterResponse) => {
+      const waiter = this.pending.get(msg.seq);
+      if (!waiter) return;
+      this.pending.delete(msg.seq);
+      if ('results' in msg) waiter.resolve(msg.results);
+      else if ('error' in msg) waiter.reject(new Error(`SQLite write failed: ${msg.error}`));
+      else waiter.resolve([]);
+    });
+    const fail = (err: Error) => {
+      this.failure = err;
+      for (const waiter of this.pending.values()) waiter.reject(err);
+      this.pending.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', (code) => fail(new Error(`the SQLite writer thread exited (code ${code})`)));
   }
 
-  private ingestOne(item: IngestItem): IngestResult {
-    const { request } = item;
-    const requestId = this.ids.next();
-    const base = { ...request, id: requestId, headers: JSON.stringify(request.headers) };
-    if (item.rejection) {
-      this.insertRequest.run({ ...base, outcome: 'rejected', status_code: item.rejection.status, error_code: item.rejection.code, error_message: item.rejection.message, event_id: null, kind: null });
-      return { outcome: 'rejected', request_id: String(requestId), event_id: null };
-    }
-    const { dedup_key, event } = item.event;
-    const { raw, ...data } = event;
-    const row = this.insertEvent.get({
-      id: this.ids.next(),
-      dedup_key,
-      received_at: request.received_at,
-      platform: event.platform,
-      kind: event.kind,
-      data: JSON.stringify(compact(data)),
-      raw: JSON.stringify(raw),
-    }) as { id: number; redeliveries: number };
-    const outcome = row.redeliveries > 0 ? 'duplicate' : 'accepted';
-    const status = event.kind === 'unknown' ? 202 : 200;
-    this.insertRequest.run({ ...base, outcome, status_code: status, error_code: null, error_message: null, event_id: row.id, kind: event.kind });
-    return { outcome, request_id: String(requestId), event_id: String(row.id) };
+  private send(msg: WriterRequest, transfer: ArrayBuffer[] = []): Promise<IngestResult[]> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.pending.set(msg.seq, { resolve, reject });
+      this.worker.postMessage(msg, transfer);
+    });
   }
 
   async ingest(batch: readonly IngestItem[]): Promise<IngestResult[]> {
-    return this.ingestBatch.immediate(batch);
+    const transfer: ArrayBuffer[] = [];
+    const rows = batch.map((item) => {
+      const row = toWriteRow(item);
+      if (row.body) transfer.push(row.body.buffer as ArrayBuffer);
+      return row;
+    });
+    return this.send({ seq: ++this.seq, rows }, transfer);
   }
 
   async listEvents(q: EventQuery): Promise<Page<StoredEvent>> {
@@ -121,10 +129,17 @@ export class SqliteStore implements Store {
   }
 
   async ping(): Promise<void> {
+    if (this.failure) throw this.failure;
     this.db.prepare('SELECT 1').get();
   }
 
   async close(): Promise<void> {
+    if (!this.failure) {
+      // listen before asking: the thread may exit before the answer is read
+      const exited = once(this.worker, 'exit');
+      await this.send({ seq: ++this.seq, close: true });
+      await exited;
+    }
     if (this.db.open) this.db.close();
   }
 }
@@ -157,6 +172,30 @@ function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
   const more = rows.length > limit;
   const items = more ? rows.slice(0, limit) : rows;
   return { items, next: more ? (items[items.length - 1]?.id ?? null) : null };
+}
+
+function toWriteRow({ request, event, rejection }: IngestItem): WriteRow {
+  const e = event?.event;
+  let data: string | null = null;
+  let raw: string | null = null;
+  if (e) {
+    const { raw: payload, ...fields } = e;
+    data = JSON.stringify(compact(fields));
+    raw = JSON.stringify(payload);
+  }
+  return {
+    received_at: request.received_at,
+    method: request.method,
+    path: request.path,
+    query: request.query,
+    headers: JSON.stringify(request.headers),
+    content_type: request.content_type,
+    // a copy of just these bytes, transferred to the writer (the request's Buffer may share a pool)
+    body: request.body ? new Uint8Array(request.body) : null,
+    remote_addr: request.remote_addr,
+    rejection: rejection ? { status: rejection.status, code: rejection.code, message: rejection.message } : null,
+    event: e && data !== null && raw !== null && event ? { dedup_key: event.dedup_key, platform: e.platform, kind: e.kind, status_code: e.kind === 'unknown' ? 202 : 200, data, raw } : null,
+  };
 }
 
 /** Null fields are left out of the stored JSON (about half its size) and put back on reading. */

@@ -1,0 +1,73 @@
+import Database from 'better-sqlite3';
+import type { IngestResult } from '../port.js';
+import { IdGenerator } from './ids.js';
+
+/** One request to store, flattened to values that cross a thread boundary unchanged. */
+export interface WriteRow {
+  received_at: string;
+  method: string;
+  path: string;
+  query: string;
+  /** JSON */
+  headers: string;
+  content_type: string | null;
+  body: Uint8Array | null;
+  remote_addr: string;
+  rejection: { status: number; code: string; message: string } | null;
+  event: { dedup_key: string; platform: string; kind: string; status_code: number; data: string; raw: string } | null;
+}
+
+/**
+ * The one writer of a SQLite database. WAL mode with synchronous=FULL: a commit returns only after
+ * its WAL frames are fsynced, so an acknowledged batch survives a crash or a power cut.
+ */
+export class SqliteWriter {
+  private readonly db: Database.Database;
+  private readonly ids: IdGenerator;
+  private readonly insertEvent: Database.Statement;
+  private readonly insertRequest: Database.Statement;
+  readonly write: Database.Transaction<(rows: readonly WriteRow[]) => IngestResult[]>;
+
+  constructor(file: string) {
+    this.db = openSqlite(file);
+    const floor = this.db.prepare('SELECT max((SELECT coalesce(max(id), 0) FROM events), (SELECT coalesce(max(id), 0) FROM requests))').pluck().get() as number;
+    this.ids = new IdGenerator(floor);
+    // A redelivery hits the unique dedup key: it only counts, and returns the first event's id.
+    this.insertEvent = this.db.prepare(`
+      INSERT INTO events (id, dedup_key, received_at, platform, kind, data, raw) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (dedup_key) DO UPDATE SET redeliveries = redeliveries + 1
+      RETURNING id, redeliveries`);
+    this.insertRequest = this.db.prepare(`
+      INSERT INTO requests (id, received_at, method, path, query, headers, content_type, body, remote_addr, outcome, status_code, error_code, error_message, event_id, kind)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+    const write = this.db.transaction((rows: readonly WriteRow[]) => rows.map((row) => this.writeOne(row)));
+    this.write = write;
+  }
+
+  private writeOne(r: WriteRow): IngestResult {
+    const requestId = this.ids.next();
+    const request = [requestId, r.received_at, r.method, r.path, r.query, r.headers, r.content_type, r.body, r.remote_addr] as const;
+    if (r.event === null) {
+      const rej = r.rejection ?? { status: 400, code: 'unparseable', message: '' };
+      this.insertRequest.run(...request, 'rejected', rej.status, rej.code, rej.message, null, null);
+      return { outcome: 'rejected', request_id: String(requestId), event_id: null };
+    }
+    const e = r.event;
+    const row = this.insertEvent.get(this.ids.next(), e.dedup_key, r.received_at, e.platform, e.kind, e.data, e.raw) as { id: number; redeliveries: number };
+    const outcome = row.redeliveries > 0 ? 'duplicate' : 'accepted';
+    this.insertRequest.run(...request, outcome, e.status_code, null, null, row.id, e.kind);
+    return { outcome, request_id: String(requestId), event_id: String(row.id) };
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+export function openSqlite(file: string, options: Database.Options = {}): Database.Database {
+  const db = new Database(file, options);
+  if (!options.readonly) db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  return db;
+}
