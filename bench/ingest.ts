@@ -55,7 +55,7 @@ async function measure(target: Target, reconnect: boolean): Promise<Figures> {
   const server: ChildProcess = spawn(process.execPath, target.args, {
     cwd: root,
     env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', CALLHOOK_DATA_DIR: join(scratch, 'data'), ...target.env },
-    stdio: ['ignore', out, 'inherit'],
+    stdio: ['ignore', out, out],
   });
   try {
     await waitReady(`http://127.0.0.1:${port}/`);
@@ -78,8 +78,9 @@ const targets: Target[] = [
   { name: "vendor's Express example", args: [join(root, 'bench', 'servers', 'vendor-express.cjs')] },
   { name: 'bare node:http', args: [join(root, 'bench', 'servers', 'bare-node.mjs')] },
   {
+    // the built server, as `npm start` runs it (npm run bench builds first)
     name: 'callhook, SQLite',
-    args: ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'serve'],
+    args: [join(root, 'dist', 'cli', 'main.js'), 'serve'],
     env: { CALLHOOK_LOG_LEVEL: 'warn', CALLHOOK_API_TOKEN: 'bench-token-0123456789' },
   },
 ];

@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import type { IngestResult } from '../port.js';
 import { SqliteWriter, type WriteRow } from './writer.js';
 
 /**
@@ -6,7 +7,7 @@ import { SqliteWriter, type WriteRow } from './writer.js';
  * the main thread from reading and parsing the next requests.
  */
 export type WriterRequest = { seq: number; rows: WriteRow[] } | { seq: number; close: true };
-export type WriterResponse = { seq: number; results: import('../port.js').IngestResult[] } | { seq: number; error: string } | { seq: number; closed: true };
+export type WriterResponse = { seq: number; results: IngestResult[] } | { seq: number; error: string } | { seq: number; closed: true };
 
 const port = parentPort;
 if (port) {
