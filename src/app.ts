@@ -47,7 +47,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     onCommit: (size, seconds) => {
       metrics.commitBatchSize.observe(size);
       metrics.commitSeconds.observe(seconds);
+      metrics.databaseUp.set(1);
     },
+    onFailure: () => metrics.databaseUp.set(0),
   });
 
   app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string; validation?: unknown }, request, reply) => {

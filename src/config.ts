@@ -12,6 +12,12 @@ export const ConfigSchema = Type.Object({
   host: Type.String({ default: '0.0.0.0', ...meta('HOST', 'host', 'Address to listen on.') }),
   port: Type.Integer({ default: 5000, minimum: 0, maximum: 65535, ...meta('PORT', 'port', 'Port to listen on (0 picks a free one).') }),
   dataDir: Type.String({ default: './data', ...meta('CALLHOOK_DATA_DIR', 'data-dir', 'Where the SQLite database and the generated API token live.') }),
+  databaseUrl: Type.Optional(
+    Type.String({
+      pattern: '^postgres(ql)?://',
+      ...meta('DATABASE_URL', 'database-url', 'postgres://user:password@host:5432/db selects PostgreSQL, shared by several callhook instances. Unset: embedded SQLite in the data directory.'),
+    }),
+  ),
   apiToken: Type.Optional(
     Type.String({ minLength: 16, ...meta('CALLHOOK_API_TOKEN', 'api-token', 'Bearer token for the API (16 characters or more). Unset: one is generated at first start, saved in the data directory and printed.') }),
   ),

@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { randomToken } from './secrets.js';
-import { openStore } from './store/index.js';
+import { describeStore, openStore } from './store/index.js';
 
 /**
  * The API token: CALLHOOK_API_TOKEN, else the one saved in the data directory, else a new one
@@ -27,9 +27,11 @@ export interface Running {
 
 /** The composition root: config -> store -> app -> listen, and a graceful close. */
 export async function startServer(config: Config, print: (line: string) => void): Promise<Running> {
-  const store = await openStore(config);
+  let logConnectionError = (err: Error) => print(`database connection lost: ${err.message}`);
+  const store = await openStore(config, { onConnectionError: (err) => logConnectionError(err) });
   const api = resolveApiToken(config);
   const { app } = await buildApp({ config, store, apiToken: api.token });
+  logConnectionError = (err) => app.log.warn({ err }, 'a database connection was lost; callhook reconnects when the database answers');
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
@@ -41,7 +43,7 @@ export async function startServer(config: Config, print: (line: string) => void)
   print(`Webhook URL to paste into the TeleCMI dashboard (SETTINGS > WEBHOOKS, method POST or GET):`);
   print(`  ${base}/webhook/cdr${token ? `?token=${token}` : ''}`);
   if (!config.publicUrl) print('  (set CALLHOOK_PUBLIC_URL to the address the platform reaches this machine at)');
-  print(`Data: ${resolve(config.dataDir)} (SQLite)`);
+  print(`Data: ${describeStore(config, (p) => resolve(p))}`);
   print(`API: ${local}/api/events with "Authorization: Bearer <token>"`);
   if (api.source === 'config') print('API token: from CALLHOOK_API_TOKEN');
   else print(`API token${api.source === 'generated' ? ' (new, saved to ' + api.file + ')' : ` (from ${api.file})`}: ${api.token}`);

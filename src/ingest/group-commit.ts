@@ -3,6 +3,8 @@ import type { IngestItem, IngestResult, Store } from '../store/port.js';
 export interface CommitObserver {
   /** Called after each commit with its size and duration in seconds. */
   onCommit?(size: number, seconds: number): void;
+  /** Called when a batch could not be stored (its requests are answered 503). */
+  onFailure?(error: unknown): void;
 }
 
 interface Pending {
@@ -68,6 +70,7 @@ export class GroupCommitter {
       this.observer.onCommit?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9);
       batch.forEach((p, i) => p.resolve(results[i] as IngestResult));
     } catch (err) {
+      this.observer.onFailure?.(err);
       for (const p of batch) p.reject(err);
     }
   }

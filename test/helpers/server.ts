@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig, type Config } from '../../src/config.js';
 import { startServer } from '../../src/main.js';
+import { freshDatabase, type Dialect } from './dialects.js';
 
 export const API_TOKEN = 'test-api-token-0123456789';
 
@@ -19,10 +20,17 @@ export function tempDir(prefix = 'callhook-test-'): { dir: string; remove: () =>
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** The real server on a free port with its own data directory; settings as environment variables. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+/**
+ * The real server on a free port with its own data directory and, on PostgreSQL, its own database;
+ * settings as environment variables.
+ */
+export async function startTestServer(dialect: Dialect, env: Record<string, string> = {}): Promise<TestServer> {
   const temp = env['CALLHOOK_DATA_DIR'] ? null : tempDir();
-  const config = resolveConfig({}, { HOST: '127.0.0.1', PORT: '0', CALLHOOK_LOG_LEVEL: 'silent', CALLHOOK_API_TOKEN: API_TOKEN, CALLHOOK_DATA_DIR: temp?.dir ?? '', ...env });
+  const database = dialect === 'postgres' && !env['DATABASE_URL'] ? await freshDatabase() : null;
+  const config = resolveConfig(
+    {},
+    { HOST: '127.0.0.1', PORT: '0', CALLHOOK_LOG_LEVEL: 'silent', CALLHOOK_API_TOKEN: API_TOKEN, CALLHOOK_DATA_DIR: temp?.dir ?? '', DATABASE_URL: database?.url ?? '', ...env },
+  );
   const lines: string[] = [];
   const running = await startServer(config, (line) => lines.push(line));
   const url = running.url;
@@ -34,6 +42,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     close: async () => {
       await running.close();
       temp?.remove();
+      await database?.drop();
     },
   };
 }

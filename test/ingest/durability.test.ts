@@ -2,24 +2,52 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { dedupKey, parseWebhook } from '../../src/index.js';
 import { simulate, type DeliveryResult } from '../../src/simulator/index.js';
 import { freePort, start, stop, type Child } from '../helpers/process.js';
+import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/dialects.js';
 import { API_TOKEN, tempDir } from '../helpers/server.js';
 
 const root = join(import.meta.dirname, '..', '..');
 
+/** Where a server child keeps its data: a directory, and on PostgreSQL a database of its own. */
+interface Target {
+  dataDir: string;
+  databaseUrl: string;
+}
+
 /** `callhook serve` from source in a child process, so that it can be killed. */
-async function serveChild(dataDir: string, port: number): Promise<Child> {
+async function serveChild(target: Target, port: number): Promise<Child> {
   const child = start(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'serve'], {
     HOST: '127.0.0.1',
     PORT: String(port),
-    CALLHOOK_DATA_DIR: dataDir,
+    CALLHOOK_DATA_DIR: target.dataDir,
+    DATABASE_URL: target.databaseUrl,
     CALLHOOK_API_TOKEN: API_TOKEN,
     CALLHOOK_LOG_LEVEL: 'warn',
   });
   await child.waitFor('callhook listening on');
   return child;
+}
+
+/** The stored events' ids and dedup keys, read from the database itself. */
+async function storedEvents(target: Target): Promise<{ id: string; dedup_key: string }[]> {
+  if (target.databaseUrl) {
+    const client = new pg.Client({ connectionString: target.databaseUrl });
+    await client.connect();
+    try {
+      return (await client.query<{ id: string; dedup_key: string }>('SELECT id::text, dedup_key FROM events')).rows;
+    } finally {
+      await client.end();
+    }
+  }
+  const db = new Database(join(target.dataDir, 'callhook.db'), { readonly: true });
+  try {
+    return (db.prepare('SELECT id, dedup_key FROM events').all() as { id: number; dedup_key: string }[]).map((r) => ({ id: String(r.id), dedup_key: r.dedup_key }));
+  } finally {
+    db.close();
+  }
 }
 
 async function waitUntil(done: () => boolean, explain: () => string, timeoutMs = 30_000): Promise<void> {
@@ -48,11 +76,10 @@ function acknowledged(results: DeliveryResult[]): Acked[] {
 }
 
 /** Every acknowledged event is in the database under the id it was acknowledged with, once. */
-function assertAllStored(file: string, acked: Acked[]): void {
-  const db = new Database(file, { readonly: true });
-  try {
-    const rows = db.prepare('SELECT id, dedup_key FROM events').all() as { id: number; dedup_key: string }[];
-    const byId = new Map(rows.map((r) => [String(r.id), r.dedup_key]));
+async function assertAllStored(target: Target, acked: Acked[]): Promise<void> {
+  const rows = await storedEvents(target);
+  {
+    const byId = new Map(rows.map((r) => [r.id, r.dedup_key]));
     const byKey = new Map<string, number>();
     for (const r of rows) byKey.set(r.dedup_key, (byKey.get(r.dedup_key) ?? 0) + 1);
     for (const a of acked) {
@@ -64,22 +91,30 @@ function assertAllStored(file: string, acked: Acked[]): void {
     for (const a of acked) idsPerKey.set(a.key, (idsPerKey.get(a.key) ?? new Set()).add(a.id));
     for (const [key, ids] of idsPerKey) assert.equal(ids.size, 1, `every delivery of ${key} was acknowledged with one id`);
     assert.ok(rows.length >= distinctAcked.size);
-  } finally {
-    db.close();
   }
 }
 
-describe('durability', () => {
+for (const dialect of DIALECTS) {
+describe(`durability (${dialect})`, () => {
   let temp: ReturnType<typeof tempDir>;
+  const databases: TestDatabase[] = [];
   before(() => {
     temp = tempDir('callhook-durability-');
   });
-  after(() => temp.remove());
+  after(async () => {
+    temp.remove();
+    for (const d of databases) await d.drop();
+  });
+  const target = async (name: string): Promise<Target> => {
+    const database = dialect === 'postgres' ? await freshDatabase() : null;
+    if (database) databases.push(database);
+    return { dataDir: join(temp.dir, name), databaseUrl: database?.url ?? '' };
+  };
 
   it('kill -9 under load loses no acknowledged event and doubles none', async () => {
-    const dataDir = join(temp.dir, 'crash');
+    const where = await target('crash');
     const port = await freePort();
-    let child = await serveChild(dataDir, port);
+    let child = await serveChild(where, port);
     const controller = new AbortController();
     let acks = 0;
     const load = simulate({
@@ -104,9 +139,9 @@ describe('durability', () => {
     assert.ok(acked.length >= 3000);
     assert.ok(acked.length < report.deliveries.length, 'the load was cut short by the kill');
 
-    child = await serveChild(dataDir, port);
+    child = await serveChild(where, port);
     try {
-      assertAllStored(join(dataDir, 'callhook.db'), acked);
+      await assertAllStored(where, acked);
       // after the restart, a redelivery of an event acknowledged before the crash is a duplicate
       const before = report.results.find((r) => r.status === 200)!;
       const again = await fetch(`http://127.0.0.1:${port}/webhook/cdr`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(before.delivery.payload) });
@@ -120,9 +155,9 @@ describe('durability', () => {
   });
 
   it('SIGTERM during load finishes in-flight requests and loses nothing acknowledged', async () => {
-    const dataDir = join(temp.dir, 'term');
+    const where = await target('term');
     const port = await freePort();
-    const child = await serveChild(dataDir, port);
+    const child = await serveChild(where, port);
     const controller = new AbortController();
     let acks = 0;
     const load = simulate({
@@ -145,6 +180,7 @@ describe('durability', () => {
     for (const r of report.results) assert.ok([0, 200, 202, 503].includes(r.status), `unexpected status ${r.status}: ${r.body}`);
     const acked = acknowledged(report.results);
     assert.ok(acked.length >= 2000);
-    assertAllStored(join(dataDir, 'callhook.db'), acked);
+    await assertAllStored(where, acked);
   });
 });
+}

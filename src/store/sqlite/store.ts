@@ -3,13 +3,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
-import type { ErrorCode } from '../../errors.js';
-import { EventSchema } from '../../payloads/event-schema.js';
 import { isStoreId, type EventQuery, type IngestItem, type IngestResult, type Page, type RequestQuery, type Store, type StoredEvent, type StoredRequest } from '../port.js';
 import { idAtTime } from './ids.js';
 import { migrateSqlite } from './migrate.js';
+import { eventFromRow, eventWithRawFromRow, page, requestFromRow, toWriteRow, whereClause, type EventRow, type Filters, type RequestRow } from '../rows.js';
 import type { WriterRequest, WriterResponse } from './writer-worker.js';
-import { openSqlite, type WriteRow } from './writer.js';
+import { openSqlite } from './writer.js';
 
 /**
  * The writer thread. Built, it is writer-worker.js beside this file. From TypeScript source (the
@@ -22,32 +21,6 @@ function startWriter(file: string): Worker {
   const entry = new URL('./writer-worker.ts', import.meta.url).href;
   const bootstrap = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); });`;
   return new Worker(bootstrap, { eval: true, workerData: { file } });
-}
-
-interface EventRow {
-  id: number;
-  received_at: string;
-  redeliveries: number;
-  data: string;
-  raw?: string;
-}
-
-interface RequestRow {
-  id: number;
-  received_at: string;
-  method: string;
-  path: string;
-  query: string;
-  headers: string;
-  content_type: string | null;
-  body: Buffer | null;
-  remote_addr: string;
-  outcome: StoredRequest['outcome'];
-  status_code: number;
-  error_code: string | null;
-  error_message: string | null;
-  event_id: number | null;
-  kind: string | null;
 }
 
 /**
@@ -103,29 +76,29 @@ export class SqliteStore implements Store {
   }
 
   async listEvents(q: EventQuery): Promise<Page<StoredEvent>> {
-    const { clause, params } = filters({ kind: ['kind =', q.kind], platform: ['platform =', q.platform], ...pageFilters(q) });
+    const { clause, params } = named({ kind: ['kind =', q.kind], platform: ['platform =', q.platform], ...pageFilters(q) });
     const sql = `SELECT id, received_at, redeliveries, data FROM events ${clause} ORDER BY id DESC LIMIT @limit`;
     const rows = this.db.prepare(sql).all({ ...params, limit: q.limit + 1 }) as EventRow[];
-    return page(rows.map(toStoredEvent), q.limit);
+    return page(rows.map(eventFromRow), q.limit);
   }
 
   async getEvent(id: string): Promise<(StoredEvent & { raw: Record<string, unknown> }) | null> {
     if (!isStoreId(id)) return null;
     const row = this.db.prepare('SELECT id, received_at, redeliveries, data, raw FROM events WHERE id = ?').get(id) as EventRow | undefined;
-    return row ? { ...toStoredEvent(row), raw: JSON.parse(row.raw as string) as Record<string, unknown> } : null;
+    return row ? eventWithRawFromRow(row) : null;
   }
 
   async listRequests(q: RequestQuery): Promise<Page<StoredRequest>> {
-    const { clause, params } = filters({ outcome: ['outcome =', q.outcome], ...pageFilters(q) });
+    const { clause, params } = named({ outcome: ['outcome =', q.outcome], ...pageFilters(q) });
     const sql = `SELECT * FROM requests ${clause} ORDER BY id DESC LIMIT @limit`;
     const rows = this.db.prepare(sql).all({ ...params, limit: q.limit + 1 }) as RequestRow[];
-    return page(rows.map(toStoredRequest), q.limit);
+    return page(rows.map(requestFromRow), q.limit);
   }
 
   async getRequest(id: string): Promise<StoredRequest | null> {
     if (!isStoreId(id)) return null;
     const row = this.db.prepare('SELECT * FROM requests WHERE id = ?').get(id) as RequestRow | undefined;
-    return row ? toStoredRequest(row) : null;
+    return row ? requestFromRow(row) : null;
   }
 
   async ping(): Promise<void> {
@@ -144,8 +117,6 @@ export class SqliteStore implements Store {
   }
 }
 
-type Filters = Record<string, [condition: string, value: string | number | undefined]>;
-
 /** Times are id ranges (ids are time-ordered), so they use the primary key. */
 function pageFilters(q: { since?: string | undefined; until?: string | undefined; before?: string | undefined }): Filters {
   return {
@@ -155,81 +126,7 @@ function pageFilters(q: { since?: string | undefined; until?: string | undefined
   };
 }
 
-/** A WHERE clause of the filters that have a value; values are bound, never spliced into the SQL. */
-function filters(given: Filters): { clause: string; params: Record<string, string | number> } {
-  const parts: string[] = [];
-  const params: Record<string, string | number> = {};
-  for (const [name, [condition, value]] of Object.entries(given)) {
-    if (value === undefined) continue;
-    parts.push(`${condition} @${name}`);
-    params[name] = value;
-  }
-  return { clause: parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '', params };
-}
-
-function page<T extends { id: string }>(rows: T[], limit: number): Page<T> {
-  // one row more than asked for tells whether there is a next page
-  const more = rows.length > limit;
-  const items = more ? rows.slice(0, limit) : rows;
-  return { items, next: more ? (items[items.length - 1]?.id ?? null) : null };
-}
-
-function toWriteRow({ request, event, rejection }: IngestItem): WriteRow {
-  const e = event?.event;
-  let data: string | null = null;
-  let raw: string | null = null;
-  if (e) {
-    const { raw: payload, ...fields } = e;
-    data = JSON.stringify(compact(fields));
-    raw = JSON.stringify(payload);
-  }
-  return {
-    received_at: request.received_at,
-    method: request.method,
-    path: request.path,
-    query: request.query,
-    headers: JSON.stringify(request.headers),
-    content_type: request.content_type,
-    // a copy of just these bytes, transferred to the writer (the request's Buffer may share a pool)
-    body: request.body ? new Uint8Array(request.body) : null,
-    remote_addr: request.remote_addr,
-    rejection: rejection ? { status: rejection.status, code: rejection.code, message: rejection.message } : null,
-    event: e && data !== null && raw !== null && event ? { dedup_key: event.dedup_key, platform: e.platform, kind: e.kind, status_code: e.kind === 'unknown' ? 202 : 200, data, raw } : null,
-  };
-}
-
-/** Null fields are left out of the stored JSON (about half its size) and put back on reading. */
-function compact(data: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const key in data) if (data[key] !== null) out[key] = data[key];
-  return out;
-}
-
-const EVENT_FIELDS = Object.keys(EventSchema.properties).filter((k) => k !== 'raw');
-
-function toStoredEvent(row: EventRow): StoredEvent {
-  const data = JSON.parse(row.data) as Record<string, unknown>;
-  const out: Record<string, unknown> = { id: String(row.id), received_at: row.received_at, redeliveries: row.redeliveries };
-  for (const field of EVENT_FIELDS) out[field] = data[field] ?? null;
-  return out as unknown as StoredEvent;
-}
-
-function toStoredRequest(row: RequestRow): StoredRequest {
-  return {
-    id: String(row.id),
-    received_at: row.received_at,
-    method: row.method,
-    path: row.path,
-    query: row.query,
-    headers: JSON.parse(row.headers) as Record<string, string>,
-    content_type: row.content_type,
-    remote_addr: row.remote_addr,
-    outcome: row.outcome,
-    status_code: row.status_code,
-    error: row.error_code ? { code: row.error_code as ErrorCode, message: row.error_message ?? '' } : null,
-    event_id: row.event_id === null ? null : String(row.event_id),
-    kind: row.kind,
-    body_size: row.body?.length ?? 0,
-    body: row.body,
-  };
+function named(filters: Filters): { clause: string; params: Record<string, string | number> } {
+  const { clause, values } = whereClause(filters, (name) => `@${name}`);
+  return { clause, params: Object.fromEntries(values) };
 }

@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { IngestResult } from '../port.js';
-import { SqliteWriter, type WriteRow } from './writer.js';
+import type { WriteRow } from '../rows.js';
+import { SqliteWriter } from './writer.js';
 
 /**
  * The writer thread: commits batches, so that neither the inserts nor the fsync of a commit stop

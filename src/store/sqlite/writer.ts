@@ -1,21 +1,7 @@
 import Database from 'better-sqlite3';
 import type { IngestResult } from '../port.js';
+import type { WriteRow } from '../rows.js';
 import { IdGenerator } from './ids.js';
-
-/** One request to store, flattened to values that cross a thread boundary unchanged. */
-export interface WriteRow {
-  received_at: string;
-  method: string;
-  path: string;
-  query: string;
-  /** JSON */
-  headers: string;
-  content_type: string | null;
-  body: Uint8Array | null;
-  remote_addr: string;
-  rejection: { status: number; code: string; message: string } | null;
-  event: { dedup_key: string; platform: string; kind: string; status_code: number; data: string; raw: string } | null;
-}
 
 /**
  * The one writer of a SQLite database. WAL mode with synchronous=FULL: a commit returns only after
