@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError, SETTINGS } from '../config.js';
+import { migrateHelp, runMigrate } from './migrate.js';
 import { serve, serveHelp } from './serve.js';
 import { runSimulate, simulateHelp } from './simulate.js';
 
@@ -11,16 +12,18 @@ Usage: callhook <command> [options]
 Commands:
   serve       receive webhooks and serve the API (the main job)
   simulate    send realistic call flows to a webhook URL, or print them with --dry-run
+  migrate     apply the database migrations (serve does too), or list them with --dry-run
 
 Run "callhook <command> --help" for a command's options and environment variables.`;
 
-const HELPS: Record<string, string> = { serve: serveHelp, simulate: simulateHelp };
+const HELPS: Record<string, string> = { serve: serveHelp, simulate: simulateHelp, migrate: migrateHelp };
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 const text = (names: readonly string[]): Options => Object.fromEntries(names.map((n) => [n, { type: 'string' }]));
 const OPTIONS: Record<string, Options> = {
   serve: text(SETTINGS.map((s) => s.flag)),
   simulate: { ...text(['url', 'calls', 'rate', 'seed', 'start', 'chaos', 'speed', 'concurrency']), 'dry-run': { type: 'boolean' } },
+  migrate: { ...text(['database-url', 'data-dir']), 'dry-run': { type: 'boolean' } },
 };
 
 /** Parses the command line and runs one command; only this function decides the exit code. */
@@ -42,8 +45,10 @@ async function main(argv: string[]): Promise<number> {
     }
     const args: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(values)) if (typeof v === 'string') args[k] = v;
+    const dryRun = (values as Record<string, unknown>)['dry-run'] === true;
     if (command === 'serve') return await serve(args);
-    return await runSimulate(args, (values as Record<string, unknown>)['dry-run'] === true);
+    if (command === 'migrate') return await runMigrate(args, dryRun);
+    return await runSimulate(args, dryRun);
   } catch (err) {
     if (!(err instanceof Error)) throw err;
     process.stderr.write(`callhook ${command}: ${err.message}${err instanceof ConfigError ? '' : `\nRun "callhook ${command} --help" for the options.`}\n`);

@@ -10,6 +10,9 @@ const MIGRATION_LOCK = 7_301_225_301;
  */
 export async function migratePostgres(pool: Pool, options: { dryRun?: boolean } = {}): Promise<Migration[]> {
   const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (err: Error) => (broken = err);
+  client.on('error', onError);
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
@@ -33,6 +36,7 @@ export async function migratePostgres(pool: Pool, options: { dryRun?: boolean } 
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
   } finally {
-    client.release();
+    client.off('error', onError);
+    client.release(broken);
   }
 }

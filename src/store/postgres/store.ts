@@ -46,6 +46,10 @@ export class PostgresStore implements Store {
     const keys = [...byKey.keys()].sort();
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // A checked-out client whose connection dies emits 'error' (the pool listens only to idle
+    // ones); unheard, that would end the process. The query in progress rejects as well.
+    const onError = (err: Error) => (broken = err);
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const ids = (await client.query<{ id: string }>("SELECT nextval('callhook_ids')::text AS id FROM generate_series(1, $1)", [rows.length + keys.length])).rows.map((r) => r.id);
@@ -108,6 +112,7 @@ export class PostgresStore implements Store {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
     } finally {
+      client.off('error', onError);
       // a connection that failed mid-transaction is dropped, not reused
       client.release(broken);
     }
