@@ -17,13 +17,14 @@ interface Pending {
  * Group commit: everything submitted during one event-loop turn is committed in one transaction,
  * flushed from setImmediate. A timer-based window would cap throughput and add its whole length
  * to a lone request's latency (../shared/reference/ingest-baselines.md); one turn gathers the
- * requests that are already waiting, at no cost to the one that is not. While a commit runs, new
- * items queue for the next one. No promise resolves before its transaction has committed.
+ * requests that are already waiting, at no cost to the one that is not. Up to the store's
+ * `concurrentBatches` commits run at once; past that, new items queue and join one larger batch.
+ * No promise resolves before its transaction has committed.
  */
 export class GroupCommitter {
   private queue: Pending[] = [];
   private scheduled = false;
-  private running: Promise<void> | null = null;
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly maxBatch: number;
 
   constructor(
@@ -43,21 +44,22 @@ export class GroupCommitter {
 
   /** Resolves when everything submitted so far is committed (or failed). */
   async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.running || this.scheduled) {
-      if (this.running) await this.running;
+    while (this.queue.length > 0 || this.inFlight.size > 0 || this.scheduled) {
+      if (this.inFlight.size > 0) await Promise.race(this.inFlight);
       else await new Promise((r) => setImmediate(r));
     }
   }
 
   private schedule(): void {
-    if (this.scheduled || this.running) return;
+    if (this.scheduled || this.inFlight.size >= this.store.concurrentBatches) return;
     this.scheduled = true;
     setImmediate(() => {
       this.scheduled = false;
-      this.running = this.flush().finally(() => {
-        this.running = null;
+      const flushing: Promise<void> = this.flush().finally(() => {
+        this.inFlight.delete(flushing);
         if (this.queue.length > 0) this.schedule();
       });
+      this.inFlight.add(flushing);
     });
   }
 

@@ -89,6 +89,8 @@ export interface RequestQuery {
 export interface Store {
   /** Stores a batch in one transaction, durable on disk when the promise resolves. */
   ingest(batch: readonly IngestItem[]): Promise<IngestResult[]>;
+  /** How many ingest batches may usefully run at once (one writer: 1; a connection pool: more). */
+  readonly concurrentBatches: number;
   listEvents(query: EventQuery): Promise<Page<StoredEvent>>;
   getEvent(id: string): Promise<(StoredEvent & { raw: Record<string, unknown> }) | null>;
   listRequests(query: RequestQuery): Promise<Page<StoredRequest>>;

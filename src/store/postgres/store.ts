@@ -15,6 +15,9 @@ export interface PostgresOptions {
  * makes a redelivery a duplicate whichever instance receives it.
  */
 export class PostgresStore implements Store {
+  /** Batches commit on connections of their own; the rest of the pool serves reads. */
+  readonly concurrentBatches = 4;
+
   private constructor(private readonly pool: pg.Pool) {}
 
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {

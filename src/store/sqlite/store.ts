@@ -29,6 +29,7 @@ function startWriter(file: string): Worker {
  * writer commits.
  */
 export class SqliteStore implements Store {
+  readonly concurrentBatches = 1;
   private readonly db: Database.Database;
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve: (r: IngestResult[]) => void; reject: (e: Error) => void }>();
