@@ -35,22 +35,14 @@ export interface StoredEvent extends Omit<Event, 'raw'> {
   redeliveries: number;
 }
 
-export interface StoredRequest {
+export interface StoredRequest extends RequestRecord {
   id: string;
-  received_at: string;
-  method: string;
-  path: string;
-  query: string;
-  headers: Record<string, string>;
-  content_type: string | null;
-  remote_addr: string;
   outcome: Outcome;
   status_code: number;
   error: ErrorBody | null;
   event_id: string | null;
   kind: string | null;
   body_size: number;
-  body: Buffer | null;
 }
 
 export interface Page<T> {

@@ -2,11 +2,28 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { dedupKey, parseWebhook } from '../../src/index.js';
-import { simulate, type DeliveryResult } from '../../src/simulator/index.js';
+import { simulate, type Chaos, type DeliveryResult } from '../../src/simulator/index.js';
 import { freePort, stop } from '../helpers/process.js';
 import { serveChild, storedEvents, waitUntil, type Target } from '../helpers/serve-child.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/dialects.js';
 import { tempDir } from '../helpers/server.js';
+
+/** The simulator's traffic at 32 requests at a time, until aborted. */
+function startLoad(port: number, seed: number, chaos: Chaos[]) {
+  const controller = new AbortController();
+  let acks = 0;
+  const load = simulate({
+    url: `http://127.0.0.1:${port}/webhook`,
+    calls: 10_000,
+    rate: 50,
+    seed,
+    chaos,
+    concurrency: 32,
+    signal: controller.signal,
+    onResult: (r) => void (r.status === 200 && acks++),
+  });
+  return { controller, load, acks: () => acks };
+}
 
 interface Acked {
   id: string;
@@ -65,19 +82,8 @@ describe(`durability (${dialect})`, () => {
     const where = await target('crash');
     const port = await freePort();
     let child = await serveChild(where, port);
-    const controller = new AbortController();
-    let acks = 0;
-    const load = simulate({
-      url: `http://127.0.0.1:${port}/webhook`,
-      calls: 10_000,
-      rate: 50,
-      seed: 11,
-      chaos: ['dup', 'reorder'],
-      concurrency: 32,
-      signal: controller.signal,
-      onResult: (r) => void (r.status === 200 && acks++),
-    });
-    await waitUntil(() => acks >= 3000, () => `only ${acks} acknowledged; server output:\n${child.output()}`);
+    const { controller, load, acks } = startLoad(port, 11, ['dup', 'reorder']);
+    await waitUntil(() => acks() >= 3000, () => `only ${acks()} acknowledged; server output:\n${child.output()}`);
     child.proc.kill('SIGKILL');
     await child.exited;
     await new Promise((r) => setTimeout(r, 200));
@@ -108,19 +114,8 @@ describe(`durability (${dialect})`, () => {
     const where = await target('term');
     const port = await freePort();
     const child = await serveChild(where, port);
-    const controller = new AbortController();
-    let acks = 0;
-    const load = simulate({
-      url: `http://127.0.0.1:${port}/webhook`,
-      calls: 10_000,
-      rate: 50,
-      seed: 12,
-      chaos: ['dup'],
-      concurrency: 32,
-      signal: controller.signal,
-      onResult: (r) => void (r.status === 200 && acks++),
-    });
-    await waitUntil(() => acks >= 2000, () => `only ${acks} acknowledged; server output:\n${child.output()}`);
+    const { controller, load, acks } = startLoad(port, 12, ['dup']);
+    await waitUntil(() => acks() >= 2000, () => `only ${acks()} acknowledged; server output:\n${child.output()}`);
     child.proc.kill('SIGTERM');
     const code = await child.exited;
     controller.abort();
