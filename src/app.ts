@@ -1,5 +1,9 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { callRoutes } from './api/calls.js';
 import { eventRoutes } from './api/events.js';
+import { streamRoutes } from './api/stream.js';
+import { StreamHub } from './api/stream-hub.js';
+import { Projector } from './calls/projector.js';
 import { requireApiToken } from './api/auth.js';
 import type { Config } from './config.js';
 import { CallhookError, errorBody } from './errors.js';
@@ -20,6 +24,8 @@ export interface App {
   app: FastifyInstance;
   committer: GroupCommitter;
   metrics: Metrics;
+  projector: Projector;
+  hub: StreamHub;
 }
 
 /** Builds the whole server without listening: tests call inject() or listen on port 0. */
@@ -43,14 +49,23 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   });
   app.server.headersTimeout = config.headersTimeoutMs;
 
+  const hub = new StreamHub(store);
+  await hub.start();
+  const projector = new Projector(store, hub, {
+    staleAfterMs: config.staleAfterMin * 60_000,
+    onError: (err) => app.log.error({ err }, 'stitching events into calls failed; it is tried again'),
+  });
   const committer = new GroupCommitter(store, {
     onCommit: (size, seconds) => {
       metrics.commitBatchSize.observe(size);
       metrics.commitSeconds.observe(seconds);
       metrics.databaseUp.set(1);
+      projector.kick();
     },
     onFailure: () => metrics.databaseUp.set(0),
   });
+  // other instances on the same database advance the stream too
+  const stopListening = await store.onStreamAdvance(() => hub.advance());
 
   app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string; validation?: unknown }, request, reply) => {
     if (error instanceof CallhookError) return reply.code(error.status).send({ ok: false, error: error.toBody() });
@@ -85,11 +100,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     api.addHook('onRequest', requireApiToken(deps.apiToken));
     api.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
     await api.register(eventRoutes, { store });
+    await api.register(callRoutes, { store });
   });
+  await app.register(streamRoutes, { store, hub, apiToken: deps.apiToken });
 
+  app.addHook('onReady', async () => projector.start());
+  app.addHook('preClose', async () => hub.closeAll());
   app.addHook('onClose', async () => {
     await committer.drain();
+    await projector.stop();
+    await stopListening();
   });
 
-  return { app, committer, metrics };
+  return { app, committer, metrics, projector, hub };
 }

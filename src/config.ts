@@ -39,6 +39,11 @@ export const ConfigSchema = Type.Object({
   publicUrl: Type.Optional(
     Type.String({ pattern: '^https?://', ...meta('CALLHOOK_PUBLIC_URL', 'public-url', 'The address the platform reaches callhook at (e.g. https://calls.example.com), for the webhook URL printed at start-up.') }),
   ),
+  staleAfterMin: Type.Integer({
+    default: 120,
+    minimum: 1,
+    ...meta('CALLHOOK_STALE_AFTER_MIN', 'stale-after', 'A live call with no event for this many minutes is closed as stale and no longer counted as live.'),
+  }),
   logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', ...meta('CALLHOOK_LOG_LEVEL', 'log-level', 'Level of the JSON log lines on stdout.') }),
 });
 

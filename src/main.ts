@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { buildApp } from './app.js';
+import { buildApp, type App } from './app.js';
 import type { Config } from './config.js';
 import { randomToken } from './secrets.js';
 import { describeStore, openStore } from './store/index.js';
@@ -22,6 +22,9 @@ export function resolveApiToken(config: Pick<Config, 'apiToken' | 'dataDir'>): {
 
 export interface Running {
   url: string;
+  /** Resolves when every event stored so far is stitched into its call. */
+  settle: () => Promise<void>;
+  projector: App['projector'];
   close: () => Promise<void>;
 }
 
@@ -30,7 +33,7 @@ export async function startServer(config: Config, print: (line: string) => void)
   let logConnectionError = (err: Error) => print(`database connection lost: ${err.message}`);
   const store = await openStore(config, { onConnectionError: (err) => logConnectionError(err) });
   const api = resolveApiToken(config);
-  const { app } = await buildApp({ config, store, apiToken: api.token });
+  const { app, projector, committer } = await buildApp({ config, store, apiToken: api.token });
   logConnectionError = (err) => app.log.warn({ err }, 'a database connection was lost; callhook reconnects when the database answers');
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -51,6 +54,12 @@ export async function startServer(config: Config, print: (line: string) => void)
   let closing: Promise<void> | null = null;
   return {
     url: local,
+    projector,
+    settle: async () => {
+      await committer.drain();
+      projector.kick();
+      await projector.settle();
+    },
     close: () =>
       (closing ??= (async () => {
         // stop accepting, let in-flight requests finish and be acknowledged, then close the database

@@ -2,6 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, SETTINGS } from '../config.js';
 import { migrateHelp, runMigrate } from './migrate.js';
+import { rebuildHelp, runRebuild } from './rebuild.js';
 import { serve, serveHelp } from './serve.js';
 import { runSimulate, simulateHelp } from './simulate.js';
 
@@ -13,10 +14,11 @@ Commands:
   serve       receive webhooks and serve the API (the main job)
   simulate    send realistic call flows to a webhook URL, or print them with --dry-run
   migrate     apply the database migrations (serve does too), or list them with --dry-run
+  rebuild     derive every call again from the stored events
 
 Run "callhook <command> --help" for a command's options and environment variables.`;
 
-const HELPS: Record<string, string> = { serve: serveHelp, simulate: simulateHelp, migrate: migrateHelp };
+const HELPS: Record<string, string> = { serve: serveHelp, simulate: simulateHelp, migrate: migrateHelp, rebuild: rebuildHelp };
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 const text = (names: readonly string[]): Options => Object.fromEntries(names.map((n) => [n, { type: 'string' }]));
@@ -24,6 +26,7 @@ const OPTIONS: Record<string, Options> = {
   serve: text(SETTINGS.map((s) => s.flag)),
   simulate: { ...text(['url', 'calls', 'rate', 'seed', 'start', 'chaos', 'speed', 'concurrency']), 'dry-run': { type: 'boolean' } },
   migrate: { ...text(['database-url', 'data-dir']), 'dry-run': { type: 'boolean' } },
+  rebuild: text(['database-url', 'data-dir', 'stale-after']),
 };
 
 /** Parses the command line and runs one command; only this function decides the exit code. */
@@ -48,6 +51,7 @@ async function main(argv: string[]): Promise<number> {
     const dryRun = (values as Record<string, unknown>)['dry-run'] === true;
     if (command === 'serve') return await serve(args);
     if (command === 'migrate') return await runMigrate(args, dryRun);
+    if (command === 'rebuild') return await runRebuild(args);
     return await runSimulate(args, dryRun);
   } catch (err) {
     if (!(err instanceof Error)) throw err;

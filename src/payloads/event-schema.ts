@@ -53,7 +53,7 @@ export const EventSchema = Type.Object(
     unknown_reason: Str('Why the object matched no documented kind; null for known kinds.'),
     raw: Type.Record(Type.String(), Type.Unknown(), { description: 'The payload as decoded, unchanged.' }),
   },
-  { $id: 'Event', additionalProperties: false },
+  { additionalProperties: false },
 );
 
 export type Event = Static<typeof EventSchema>;

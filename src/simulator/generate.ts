@@ -276,8 +276,9 @@ function piopiyInbound(ctx: FlowContext): SimCall {
   send(ctx, end * 1000, { extra_params: '{key: value}', type: 'event', leg: 'a', conversation_uuid: conv, time: end * 1000, to: PIOPIY_VN, from, cmiuuid: conv, direction: 'inbound', appid: PIOPIY_APP, status: 'hangup' });
   const rate = '0.450000';
   const bill = billing(ctx, talk, rate);
+  // duration is talk time: in the vendor's sample it equals end_time - answer_time
   send(ctx, end * 1000 + 1000, {
-    to: Number(PIOPIY_VN), appid: PIOPIY_APP, time: s * 1000, start_time: s, end_time: end, from: Number(from), direction: 'inbound', duration: answered ? end - s : 0,
+    to: Number(PIOPIY_VN), appid: PIOPIY_APP, time: s * 1000, start_time: s, end_time: end, from: Number(from), direction: 'inbound', duration: talk,
     extra_params: extra, cmiuuid: conv, ...bill, conversation_uuid: conv, answer_time: answerAt, leg: 'a', status: answered ? 'answered' : 'missed', type: 'cdr',
   });
   return {

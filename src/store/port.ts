@@ -1,3 +1,4 @@
+import type { Call, CallStatus } from '../calls/call-schema.js';
 import type { ErrorBody } from '../errors.js';
 import type { Event } from '../payloads/event-schema.js';
 
@@ -74,6 +75,38 @@ export interface RequestQuery {
   before?: string | undefined;
 }
 
+/** One position of the live stream: an event, and its call as it is now. */
+export interface StreamEntry {
+  seq: string;
+  event: StoredEvent;
+  call: Call | null;
+}
+
+export interface ProjectionResult {
+  /** The events projected, in stream order. */
+  entries: StreamEntry[];
+  /** False when more events wait. */
+  done: boolean;
+}
+
+export interface CallQuery {
+  direction?: string | undefined;
+  status?: CallStatus | undefined;
+  agent?: string | undefined;
+  team?: string | undefined;
+  /** Matches from or to, by prefix. */
+  number?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+  has_recording?: boolean | undefined;
+  voicemail?: boolean | undefined;
+  min_wait?: number | undefined;
+  max_wait?: number | undefined;
+  limit: number;
+  /** Only calls that sort after this position (started_at, id), newest first. */
+  before?: { started_at: string; id: string } | undefined;
+}
+
 /**
  * The storage port: only what the app calls. One implementation per dialect; service code never
  * asks which one it has.
@@ -87,6 +120,26 @@ export interface Store {
   getEvent(id: string): Promise<(StoredEvent & { raw: Record<string, unknown> }) | null>;
   listRequests(query: RequestQuery): Promise<Page<StoredRequest>>;
   getRequest(id: string): Promise<StoredRequest | null>;
+  /**
+   * Stitches up to `limit` events not yet projected into their calls and gives them stream
+   * positions, in one transaction; one projection runs at a time, across instances too.
+   */
+  project(limit: number): Promise<ProjectionResult>;
+  /** Derives every call again from the stored events; returns how many calls there are. */
+  rebuildCalls(): Promise<number>;
+  /** Closes live calls with no event since `before` as stale; returns them. */
+  closeStaleCalls(before: string): Promise<Call[]>;
+  listCalls(query: CallQuery): Promise<Call[]>;
+  getCall(id: string): Promise<(Call & { events: (StoredEvent & { raw: Record<string, unknown> })[] }) | null>;
+  liveCalls(): Promise<Call[]>;
+  /** Stream entries after position `after` (null: from the start), in order. */
+  streamAfter(after: string | null, limit: number): Promise<StreamEntry[]>;
+  /** The stream position of an event, or null when it is not projected yet or unknown. */
+  streamPositionOf(eventId: string): Promise<string | null>;
+  /** The latest stream position, or null when the stream is empty. */
+  streamHead(): Promise<string | null>;
+  /** Calls `listener` when another instance advanced the stream; returns a function that stops it. */
+  onStreamAdvance(listener: () => void): Promise<() => Promise<void>>;
   /** Throws when the database does not answer. */
   ping(): Promise<void>;
   close(): Promise<void>;

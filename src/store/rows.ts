@@ -1,6 +1,7 @@
+import type { Call } from '../calls/call-schema.js';
 import type { ErrorCode } from '../errors.js';
 import { EventSchema } from '../payloads/event-schema.js';
-import type { IngestItem, Page, StoredEvent, StoredRequest } from './port.js';
+import type { CallQuery, IngestItem, Page, StoredEvent, StoredRequest } from './port.js';
 
 /** One request to store, flattened to plain values: what every dialect writes. */
 export interface WriteRow {
@@ -14,7 +15,16 @@ export interface WriteRow {
   body: Uint8Array | null;
   remote_addr: string;
   rejection: { status: number; code: string; message: string } | null;
-  event: { dedup_key: string; platform: string; kind: string; status_code: number; data: string; raw: string } | null;
+  event: {
+    dedup_key: string;
+    platform: string;
+    kind: string;
+    call_uuid: string | null;
+    conversation_uuid: string | null;
+    status_code: number;
+    data: string;
+    raw: string;
+  } | null;
 }
 
 export function toWriteRow({ request, event, rejection }: IngestItem): WriteRow {
@@ -25,6 +35,8 @@ export function toWriteRow({ request, event, rejection }: IngestItem): WriteRow 
       dedup_key: event.dedup_key,
       platform: fields.platform,
       kind: fields.kind,
+      call_uuid: fields.call_uuid,
+      conversation_uuid: fields.conversation_uuid,
       status_code: fields.kind === 'unknown' ? 202 : 200,
       data: JSON.stringify(compact(fields)),
       raw: JSON.stringify(raw),
@@ -120,19 +132,74 @@ export function page<T extends { id: string }>(rows: T[], limit: number): Page<T
   return { items, next: more ? (items[items.length - 1]?.id ?? null) : null };
 }
 
-export type Filters = Record<string, [condition: string, value: string | number | undefined]>;
+export type FilterValue = string | number | boolean;
+export type Filters = Record<string, [condition: string, value: FilterValue | readonly FilterValue[] | undefined]>;
 
 /**
- * A WHERE clause of the filters that have a value. Values are bound, never spliced into the SQL;
- * `placeholder` writes the dialect's parameter (`@name`, `$1`).
+ * A WHERE clause of the filters that have a value. Values are bound, never spliced into the SQL:
+ * each `{}` in a condition takes the next value (a condition without one takes its value at the
+ * end), and `placeholder` writes the dialect's parameter (`@name`, `$1`).
  */
-export function whereClause(given: Filters, placeholder: (name: string, index: number) => string): { clause: string; values: [string, string | number][] } {
+export function whereClause(given: Filters, placeholder: (name: string, index: number) => string): { clause: string; values: [string, FilterValue][] } {
   const parts: string[] = [];
-  const values: [string, string | number][] = [];
+  const values: [string, FilterValue][] = [];
   for (const [name, [condition, value]] of Object.entries(given)) {
     if (value === undefined) continue;
-    values.push([name, value]);
-    parts.push(`${condition} ${placeholder(name, values.length)}`);
+    const list: readonly FilterValue[] = Array.isArray(value) ? value : [value as FilterValue];
+    let i = 0;
+    const template = condition.includes('{}') ? condition : `${condition} {}`;
+    parts.push(
+      template.replace(/\{\}/g, () => {
+        const param = `${name}${i}`;
+        values.push([param, list[i++] as FilterValue]);
+        return placeholder(param, values.length);
+      }),
+    );
   }
   return { clause: parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '', values };
+}
+
+/** The calls filters, the same in every dialect. */
+export function callFilters(q: CallQuery): Filters {
+  const prefix = q.number === undefined ? undefined : `${q.number.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+  return {
+    direction: ['direction =', q.direction],
+    status: ['status =', q.status],
+    agent: ['agent =', q.agent],
+    team: ['team =', q.team],
+    number: ["(from_number LIKE {} ESCAPE '\\' OR to_number LIKE {} ESCAPE '\\')", prefix === undefined ? undefined : [prefix, prefix]],
+    since: ['started_at >=', q.since],
+    until: ['started_at <', q.until],
+    has_recording: ['has_recording =', q.has_recording],
+    voicemail: ['has_voicemail =', q.voicemail],
+    min_wait: ['wait_sec >=', q.min_wait],
+    max_wait: ['wait_sec <=', q.max_wait],
+    before: ['(started_at < {} OR (started_at = {} AND id < {}))', q.before ? [q.before.started_at, q.before.started_at, q.before.id] : undefined],
+  };
+}
+
+/** A call as the columns of the calls table; `bool` writes a boolean the dialect's way. */
+export function callColumns<B>(call: Call, bool: (b: boolean) => B) {
+  return {
+    id: call.id,
+    platform: call.platform,
+    direction: call.direction,
+    status: call.status,
+    from_number: call.from,
+    to_number: call.to,
+    agent: call.agent,
+    team: call.team,
+    // never null, so that keyset pagination on (started_at, id) needs no NULL case
+    started_at: call.started_at ?? '',
+    wait_sec: call.wait_sec,
+    has_recording: bool(call.recording !== null),
+    has_voicemail: bool(call.voicemail !== null),
+    last_event_at: call.last_event_at,
+    stale: bool(call.stale),
+    data: JSON.stringify(call),
+  };
+}
+
+export function callFromRow(row: { data: string }): Call {
+  return JSON.parse(row.data) as Call;
 }

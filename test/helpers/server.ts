@@ -9,6 +9,9 @@ export const API_TOKEN = 'test-api-token-0123456789';
 
 export interface TestServer {
   url: string;
+  /** Waits until every stored event is stitched into its call. */
+  settle: () => Promise<void>;
+  running: Awaited<ReturnType<typeof startServer>>;
   config: Config;
   lines: string[];
   api: (path: string, init?: RequestInit) => Promise<Response>;
@@ -36,6 +39,8 @@ export async function startTestServer(dialect: Dialect, env: Record<string, stri
   const url = running.url;
   return {
     url,
+    settle: running.settle,
+    running,
     config,
     lines,
     api: (path, init = {}) => fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${API_TOKEN}`, ...(init.headers ?? {}) } }),

@@ -1,7 +1,37 @@
 import pg from 'pg';
-import { isStoreId, type EventQuery, type IngestItem, type IngestResult, type Outcome, type Page, type RequestQuery, type Store, type StoredEvent, type StoredRequest } from '../port.js';
-import { eventFromRow, eventWithRawFromRow, page, requestFromRow, toWriteRow, whereClause, type EventRow, type Filters, type RequestRow, type WriteRow } from '../rows.js';
+import type { Call } from '../../calls/call-schema.js';
+import {
+  isStoreId,
+  type CallQuery,
+  type EventQuery,
+  type IngestItem,
+  type IngestResult,
+  type Outcome,
+  type Page,
+  type ProjectionResult,
+  type RequestQuery,
+  type Store,
+  type StoredEvent,
+  type StoredRequest,
+  type StreamEntry,
+} from '../port.js';
+import {
+  callFilters,
+  callFromRow,
+  eventFromRow,
+  eventWithRawFromRow,
+  page,
+  requestFromRow,
+  toWriteRow,
+  whereClause,
+  type EventRow,
+  type FilterValue,
+  type Filters,
+  type RequestRow,
+  type WriteRow,
+} from '../rows.js';
 import { migratePostgres } from './migrate.js';
+import { PostgresProjection, STREAM_CHANNEL } from './projection.js';
 
 export interface PostgresOptions {
   /** Called with errors of idle connections (the database went away); they are not fatal. */
@@ -18,7 +48,10 @@ export class PostgresStore implements Store {
   /** Batches commit on connections of their own; the rest of the pool serves reads. */
   readonly concurrentBatches = 4;
 
-  private constructor(private readonly pool: pg.Pool) {}
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly url: string,
+  ) {}
 
   static async open(url: string, options: PostgresOptions = {}): Promise<PostgresStore> {
     const pool = new pg.Pool({
@@ -36,7 +69,7 @@ export class PostgresStore implements Store {
       await pool.end();
       throw err;
     }
-    return new PostgresStore(pool);
+    return new PostgresStore(pool, url);
   }
 
   async ingest(batch: readonly IngestItem[]): Promise<IngestResult[]> {
@@ -47,22 +80,15 @@ export class PostgresStore implements Store {
       if (r.event) byKey.set(r.event.dedup_key, [...(byKey.get(r.event.dedup_key) ?? []), i]);
     });
     const keys = [...byKey.keys()].sort();
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    // A checked-out client whose connection dies emits 'error' (the pool listens only to idle
-    // ones); unheard, that would end the process. The query in progress rejects as well.
-    const onError = (err: Error) => (broken = err);
-    client.on('error', onError);
-    try {
-      await client.query('BEGIN');
+    return this.transaction(async (client) => {
       const ids = (await client.query<{ id: string }>("SELECT nextval('callhook_ids')::text AS id FROM generate_series(1, $1)", [rows.length + keys.length])).rows.map((r) => r.id);
       const eventIds = ids.slice(rows.length);
       const events = keys.map((key, k) => ({ id: eventIds[k] as string, row: rows[(byKey.get(key) as number[])[0] as number] as WriteRow & { event: NonNullable<WriteRow['event']> }, copies: (byKey.get(key) as number[]).length }));
       const stored = new Map<string, { id: string; inserted: boolean }>();
       if (events.length > 0) {
         const res = await client.query<{ id: string; dedup_key: string; inserted: boolean }>(
-          `INSERT INTO events (id, dedup_key, received_at, platform, kind, redeliveries, data, raw)
-           SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[])
+          `INSERT INTO events (id, dedup_key, received_at, platform, kind, redeliveries, data, raw, call_uuid, conversation_uuid)
+           SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::text[])
            ON CONFLICT (dedup_key) DO UPDATE SET redeliveries = events.redeliveries + excluded.redeliveries + 1
            RETURNING id::text, dedup_key, (xmax = 0) AS inserted`,
           [
@@ -74,6 +100,8 @@ export class PostgresStore implements Store {
             events.map((e) => e.copies - 1),
             events.map((e) => e.row.event.data),
             events.map((e) => e.row.event.raw),
+            events.map((e) => e.row.event.call_uuid),
+            events.map((e) => e.row.event.conversation_uuid),
           ],
         );
         for (const r of res.rows) stored.set(r.dedup_key, { id: r.id, inserted: r.inserted });
@@ -108,17 +136,139 @@ export class PostgresStore implements Store {
           rows.map((r) => r.event?.kind ?? null),
         ],
       );
-      await client.query('COMMIT');
       return results;
+    });
+  }
+
+  /**
+   * Runs `fn` in one transaction on a connection of its own, committed when it resolves. A
+   * deadlock (an ingest bumping a redelivery count while a projection updates the same event)
+   * or a serialization failure is tried again: PostgreSQL rolled it back whole.
+   */
+  private async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.transactionOnce(fn);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (attempt >= 5 || (code !== '40P01' && code !== '40001')) throw err;
+        await new Promise((r) => setTimeout(r, attempt * 5 + Math.random() * 10));
+      }
+    }
+  }
+
+  private async transactionOnce<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    // A checked-out client whose connection dies emits 'error' (the pool listens only to idle
+    // ones); unheard, that would end the process. The query in progress rejects as well.
+    const onError = (err: Error) => (broken = err);
+    client.on('error', onError);
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
     } catch (err) {
-      broken = err instanceof Error ? err : new Error(String(err));
-      await client.query('ROLLBACK').catch(() => undefined);
+      // a connection that cannot even roll back is not fit for the pool
+      await client.query('ROLLBACK').catch((rollbackError: Error) => (broken ??= rollbackError));
       throw err;
     } finally {
       client.off('error', onError);
-      // a connection that failed mid-transaction is dropped, not reused
+      // a connection that failed is dropped, not given back to the pool
       client.release(broken);
     }
+  }
+
+  project(limit: number): Promise<ProjectionResult> {
+    return this.transaction(async (client) => {
+      await PostgresProjection.lock(client);
+      return new PostgresProjection(client).project(limit);
+    });
+  }
+
+  rebuildCalls(): Promise<number> {
+    return this.transaction(async (client) => {
+      await PostgresProjection.lock(client);
+      return new PostgresProjection(client).rebuild();
+    });
+  }
+
+  closeStaleCalls(before: string): Promise<Call[]> {
+    return this.transaction(async (client) => {
+      await PostgresProjection.lock(client);
+      return new PostgresProjection(client).closeStale(before);
+    });
+  }
+
+  async listCalls(q: CallQuery): Promise<Call[]> {
+    const { clause, values } = numbered(callFilters(q));
+    const res = await this.pool.query<{ data: string }>(`SELECT data FROM calls ${clause} ORDER BY started_at DESC, id DESC LIMIT $${values.length + 1}`, [...values, q.limit]);
+    return res.rows.map(callFromRow);
+  }
+
+  async getCall(id: string): Promise<(Call & { events: (StoredEvent & { raw: Record<string, unknown> })[] }) | null> {
+    const row = (await this.pool.query<{ data: string }>('SELECT data FROM calls WHERE id = $1', [id])).rows[0];
+    if (!row) return null;
+    const events = await this.pool.query<EventRow>('SELECT id::text, received_at, redeliveries, data, raw FROM events WHERE call_key = $1 ORDER BY events.id', [id]);
+    return { ...callFromRow(row), events: events.rows.map(eventWithRawFromRow) };
+  }
+
+  async liveCalls(): Promise<Call[]> {
+    const res = await this.pool.query<{ data: string }>("SELECT data FROM calls WHERE status IN ('waiting', 'ringing', 'in_progress') ORDER BY started_at");
+    return res.rows.map(callFromRow);
+  }
+
+  async streamAfter(after: string | null, limit: number): Promise<StreamEntry[]> {
+    const res = await this.pool.query<EventRow & { stream_seq: string; call: string | null }>(
+      `SELECT e.id::text, e.received_at, e.redeliveries, e.data, e.stream_seq::text, c.data AS call FROM events e LEFT JOIN calls c ON c.id = e.call_key
+       WHERE e.stream_seq > $1 ORDER BY e.stream_seq LIMIT $2`,
+      [after ?? '0', limit],
+    );
+    return res.rows.map((r) => ({ seq: r.stream_seq, event: eventFromRow(r), call: r.call === null ? null : callFromRow({ data: r.call }) }));
+  }
+
+  async streamPositionOf(eventId: string): Promise<string | null> {
+    if (!isStoreId(eventId)) return null;
+    const res = await this.pool.query<{ seq: string | null }>('SELECT stream_seq::text AS seq FROM events WHERE id = $1', [eventId]);
+    return res.rows[0]?.seq ?? null;
+  }
+
+  async streamHead(): Promise<string | null> {
+    return (await this.pool.query<{ seq: string | null }>('SELECT max(stream_seq)::text AS seq FROM events')).rows[0]?.seq ?? null;
+  }
+
+  /**
+   * LISTEN on a connection of its own: every projection, on any instance, notifies. A lost
+   * connection is opened again, and the listener called, since a notification may have been missed.
+   */
+  async onStreamAdvance(listener: () => void): Promise<() => Promise<void>> {
+    let client: pg.Client | null = null;
+    let stopped = false;
+    const connect = async (): Promise<void> => {
+      if (stopped) return;
+      const c = new pg.Client({ connectionString: this.url });
+      c.on('notification', () => listener());
+      c.on('error', () => {
+        c.end().catch(() => undefined);
+        if (client === c) client = null;
+        setTimeout(() => void connect().catch(() => undefined), 1000).unref();
+      });
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${STREAM_CHANNEL}`);
+        client = c;
+        listener();
+      } catch {
+        await c.end().catch(() => undefined);
+        setTimeout(() => void connect().catch(() => undefined), 1000).unref();
+      }
+    };
+    await connect();
+    return async () => {
+      stopped = true;
+      await client?.end().catch(() => undefined);
+    };
   }
 
   async listEvents(q: EventQuery): Promise<Page<StoredEvent>> {
@@ -162,7 +312,7 @@ function pageFilters(q: { since?: string | undefined; until?: string | undefined
   return { since: ['received_at >=', q.since], until: ['received_at <', q.until], before: ['id <', q.before] };
 }
 
-function numbered(filters: Filters): { clause: string; values: (string | number)[] } {
+function numbered(filters: Filters): { clause: string; values: FilterValue[] } {
   const { clause, values } = whereClause(filters, (_name, index) => `$${index}`);
   return { clause, values: values.map(([, v]) => v) };
 }

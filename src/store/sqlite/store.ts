@@ -3,10 +3,24 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
-import { isStoreId, type EventQuery, type IngestItem, type IngestResult, type Page, type RequestQuery, type Store, type StoredEvent, type StoredRequest } from '../port.js';
+import type { Call } from '../../calls/call-schema.js';
+import {
+  isStoreId,
+  type CallQuery,
+  type EventQuery,
+  type IngestItem,
+  type IngestResult,
+  type Page,
+  type ProjectionResult,
+  type RequestQuery,
+  type Store,
+  type StoredEvent,
+  type StoredRequest,
+  type StreamEntry,
+} from '../port.js';
 import { idAtTime } from './ids.js';
 import { migrateSqlite } from './migrate.js';
-import { eventFromRow, eventWithRawFromRow, page, requestFromRow, toWriteRow, whereClause, type EventRow, type Filters, type RequestRow } from '../rows.js';
+import { callFilters, callFromRow, eventFromRow, eventWithRawFromRow, page, requestFromRow, toWriteRow, whereClause, type EventRow, type Filters, type RequestRow } from '../rows.js';
 import type { WriterRequest, WriterResponse } from './writer-worker.js';
 import { openSqlite } from './writer.js';
 
@@ -32,7 +46,7 @@ export class SqliteStore implements Store {
   readonly concurrentBatches = 1;
   private readonly db: Database.Database;
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (r: IngestResult[]) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
   private seq = 0;
   private failure: Error | null = null;
 
@@ -45,9 +59,8 @@ export class SqliteStore implements Store {
       const waiter = this.pending.get(msg.seq);
       if (!waiter) return;
       this.pending.delete(msg.seq);
-      if ('results' in msg) waiter.resolve(msg.results);
-      else if ('error' in msg) waiter.reject(new Error(`SQLite write failed: ${msg.error}`));
-      else waiter.resolve([]);
+      if ('error' in msg) waiter.reject(new Error(`SQLite write failed: ${msg.error}`));
+      else waiter.resolve(msg.result);
     });
     const fail = (err: Error) => {
       this.failure = err;
@@ -58,11 +71,13 @@ export class SqliteStore implements Store {
     this.worker.on('exit', (code) => fail(new Error(`the SQLite writer thread exited (code ${code})`)));
   }
 
-  private send(msg: WriterRequest, transfer: ArrayBuffer[] = []): Promise<IngestResult[]> {
+  /** Asks the writer thread; resolves with its answer once its transaction has committed. */
+  private send<T>(msg: DistributiveOmit<WriterRequest, 'seq'>, transfer: ArrayBuffer[] = []): Promise<T> {
     if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.pending.set(msg.seq, { resolve, reject });
-      this.worker.postMessage(msg, transfer);
+    return new Promise<T>((resolve, reject) => {
+      const seq = ++this.seq;
+      this.pending.set(seq, { resolve: resolve as (r: unknown) => void, reject });
+      this.worker.postMessage({ ...msg, seq }, transfer);
     });
   }
 
@@ -73,7 +88,63 @@ export class SqliteStore implements Store {
       if (row.body) transfer.push(row.body.buffer as ArrayBuffer);
       return row;
     });
-    return this.send({ seq: ++this.seq, rows }, transfer);
+    return this.send<IngestResult[]>({ op: 'ingest', rows }, transfer);
+  }
+
+  project(limit: number): Promise<ProjectionResult> {
+    return this.send<ProjectionResult>({ op: 'project', limit });
+  }
+
+  rebuildCalls(): Promise<number> {
+    return this.send<number>({ op: 'rebuild' });
+  }
+
+  closeStaleCalls(before: string): Promise<Call[]> {
+    return this.send<Call[]>({ op: 'close-stale', before });
+  }
+
+  async listCalls(q: CallQuery): Promise<Call[]> {
+    const { clause, params } = named(callFilters(q));
+    const rows = this.db.prepare(`SELECT data FROM calls ${clause} ORDER BY started_at DESC, id DESC LIMIT @limit`).all({ ...params, limit: q.limit }) as { data: string }[];
+    return rows.map(callFromRow);
+  }
+
+  async getCall(id: string): Promise<(Call & { events: (StoredEvent & { raw: Record<string, unknown> })[] }) | null> {
+    const row = this.db.prepare('SELECT data FROM calls WHERE id = ?').get(id) as { data: string } | undefined;
+    if (!row) return null;
+    const events = this.db.prepare('SELECT id, received_at, redeliveries, data, raw FROM events WHERE call_key = ? ORDER BY id').all(id) as EventRow[];
+    return { ...callFromRow(row), events: events.map(eventWithRawFromRow) };
+  }
+
+  async liveCalls(): Promise<Call[]> {
+    const rows = this.db.prepare("SELECT data FROM calls WHERE status IN ('waiting', 'ringing', 'in_progress') ORDER BY started_at").all() as { data: string }[];
+    return rows.map(callFromRow);
+  }
+
+  async streamAfter(after: string | null, limit: number): Promise<StreamEntry[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT e.id, e.received_at, e.redeliveries, e.data, e.stream_seq, c.data AS call FROM events e LEFT JOIN calls c ON c.id = e.call_key
+         WHERE e.stream_seq > ? ORDER BY e.stream_seq LIMIT ?`,
+      )
+      .all(after === null ? 0 : Number(after), limit) as (EventRow & { stream_seq: number; call: string | null })[];
+    return rows.map((r) => ({ seq: String(r.stream_seq), event: eventFromRow(r), call: r.call === null ? null : callFromRow({ data: r.call }) }));
+  }
+
+  async streamPositionOf(eventId: string): Promise<string | null> {
+    if (!isStoreId(eventId)) return null;
+    const seq = this.db.prepare('SELECT stream_seq FROM events WHERE id = ?').pluck().get(eventId) as number | null | undefined;
+    return seq === null || seq === undefined ? null : String(seq);
+  }
+
+  async streamHead(): Promise<string | null> {
+    const seq = this.db.prepare('SELECT max(stream_seq) FROM events').pluck().get() as number | null;
+    return seq === null ? null : String(seq);
+  }
+
+  /** One process writes a SQLite database: nothing else advances its stream. */
+  async onStreamAdvance(): Promise<() => Promise<void>> {
+    return async () => undefined;
   }
 
   async listEvents(q: EventQuery): Promise<Page<StoredEvent>> {
@@ -111,7 +182,7 @@ export class SqliteStore implements Store {
     if (!this.failure) {
       // listen before asking: the thread may exit before the answer is read
       const exited = once(this.worker, 'exit');
-      await this.send({ seq: ++this.seq, close: true });
+      await this.send({ op: 'close' });
       await exited;
     }
     if (this.db.open) this.db.close();
@@ -127,7 +198,10 @@ function pageFilters(q: { since?: string | undefined; until?: string | undefined
   };
 }
 
+/** SQLite binds no booleans: they are 1 and 0 in its columns. */
 function named(filters: Filters): { clause: string; params: Record<string, string | number> } {
   const { clause, values } = whereClause(filters, (name) => `@${name}`);
-  return { clause, params: Object.fromEntries(values) };
+  return { clause, params: Object.fromEntries(values.map(([k, v]) => [k, typeof v === 'boolean' ? Number(v) : v])) };
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -1,5 +1,4 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { IngestResult } from '../port.js';
 import type { WriteRow } from '../rows.js';
 import { SqliteWriter } from './writer.js';
 
@@ -7,23 +6,38 @@ import { SqliteWriter } from './writer.js';
  * The writer thread: commits batches, so that neither the inserts nor the fsync of a commit stop
  * the main thread from reading and parsing the next requests.
  */
-export type WriterRequest = { seq: number; rows: WriteRow[] } | { seq: number; close: true };
-export type WriterResponse = { seq: number; results: IngestResult[] } | { seq: number; error: string } | { seq: number; closed: true };
+export type WriterRequest =
+  | { seq: number; op: 'ingest'; rows: WriteRow[] }
+  | { seq: number; op: 'project'; limit: number }
+  | { seq: number; op: 'rebuild' }
+  | { seq: number; op: 'close-stale'; before: string }
+  | { seq: number; op: 'close' };
+export type WriterResponse = { seq: number; result: unknown } | { seq: number; error: string };
 
 const port = parentPort;
 if (port) {
   const writer = new SqliteWriter((workerData as { file: string }).file);
-  port.on('message', (msg: WriterRequest) => {
-    if ('close' in msg) {
-      writer.close();
-      port.postMessage({ seq: msg.seq, closed: true } satisfies WriterResponse);
-      port.close();
-      return;
+  const run = (msg: WriterRequest): unknown => {
+    switch (msg.op) {
+      case 'ingest':
+        return writer.write.immediate(msg.rows);
+      case 'project':
+        return writer.transaction(() => writer.projection.project(msg.limit));
+      case 'rebuild':
+        return writer.transaction(() => writer.projection.rebuild());
+      case 'close-stale':
+        return writer.transaction(() => writer.projection.closeStale(msg.before));
+      case 'close':
+        writer.close();
+        return null;
     }
+  };
+  port.on('message', (msg: WriterRequest) => {
     try {
-      port.postMessage({ seq: msg.seq, results: writer.write.immediate(msg.rows) } satisfies WriterResponse);
+      port.postMessage({ seq: msg.seq, result: run(msg) } satisfies WriterResponse);
     } catch (err) {
       port.postMessage({ seq: msg.seq, error: err instanceof Error ? err.message : String(err) } satisfies WriterResponse);
     }
+    if (msg.op === 'close') port.close();
   });
 }

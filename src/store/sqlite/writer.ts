@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import type { IngestResult } from '../port.js';
 import type { WriteRow } from '../rows.js';
 import { IdGenerator } from './ids.js';
+import { SqliteProjection } from './projection.js';
 
 /**
  * The one writer of a SQLite database. WAL mode with synchronous=FULL: a commit returns only after
@@ -13,6 +14,7 @@ export class SqliteWriter {
   private readonly insertEvent: Database.Statement;
   private readonly insertRequest: Database.Statement;
   readonly write: Database.Transaction<(rows: readonly WriteRow[]) => IngestResult[]>;
+  readonly projection: SqliteProjection;
 
   constructor(file: string) {
     this.db = openSqlite(file);
@@ -20,14 +22,19 @@ export class SqliteWriter {
     this.ids = new IdGenerator(floor);
     // A redelivery hits the unique dedup key: it only counts, and returns the first event's id.
     this.insertEvent = this.db.prepare(`
-      INSERT INTO events (id, dedup_key, received_at, platform, kind, data, raw) VALUES (?, ?, ?, ?, ?, ?, ?)
+      INSERT INTO events (id, dedup_key, received_at, platform, kind, call_uuid, conversation_uuid, data, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (dedup_key) DO UPDATE SET redeliveries = redeliveries + 1
       RETURNING id, redeliveries`);
     this.insertRequest = this.db.prepare(`
       INSERT INTO requests (id, received_at, method, path, query, headers, content_type, body, remote_addr, outcome, status_code, error_code, error_message, event_id, kind)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    const write = this.db.transaction((rows: readonly WriteRow[]) => rows.map((row) => this.writeOne(row)));
-    this.write = write;
+    this.write = this.db.transaction((rows: readonly WriteRow[]) => rows.map((row) => this.writeOne(row)));
+    this.projection = new SqliteProjection(this.db);
+  }
+
+  /** Runs `fn` in one write transaction. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn).immediate();
   }
 
   private writeOne(r: WriteRow): IngestResult {
@@ -39,7 +46,7 @@ export class SqliteWriter {
       return { outcome: 'rejected', request_id: String(requestId), event_id: null };
     }
     const e = r.event;
-    const row = this.insertEvent.get(this.ids.next(), e.dedup_key, r.received_at, e.platform, e.kind, e.data, e.raw) as { id: number; redeliveries: number };
+    const row = this.insertEvent.get(this.ids.next(), e.dedup_key, r.received_at, e.platform, e.kind, e.call_uuid, e.conversation_uuid, e.data, e.raw) as { id: number; redeliveries: number };
     const outcome = row.redeliveries > 0 ? 'duplicate' : 'accepted';
     this.insertRequest.run(...request, outcome, e.status_code, null, null, row.id, e.kind);
     return { outcome, request_id: String(requestId), event_id: String(row.id) };

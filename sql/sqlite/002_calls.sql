@@ -1,0 +1,37 @@
+-- Calls are derived from events (src/calls/derive.ts): events get the key of their call and their
+-- position in the live stream (stream_seq, given in the order events are projected); calls hold
+-- the derived record, with columns for what the API filters on.
+ALTER TABLE events ADD COLUMN call_uuid TEXT;
+ALTER TABLE events ADD COLUMN conversation_uuid TEXT;
+ALTER TABLE events ADD COLUMN call_key TEXT;
+ALTER TABLE events ADD COLUMN stream_seq INTEGER;
+UPDATE events SET call_uuid = json_extract(data, '$.call_uuid'), conversation_uuid = json_extract(data, '$.conversation_uuid');
+CREATE INDEX events_call_uuid ON events (call_uuid);
+CREATE INDEX events_conversation ON events (conversation_uuid);
+CREATE INDEX events_call_key ON events (call_key);
+CREATE UNIQUE INDEX events_stream ON events (stream_seq);
+CREATE INDEX events_pending ON events (id) WHERE stream_seq IS NULL;
+
+CREATE TABLE calls (
+  id TEXT PRIMARY KEY,
+  platform TEXT NOT NULL,
+  direction TEXT,
+  status TEXT NOT NULL,
+  from_number TEXT,
+  to_number TEXT,
+  agent TEXT,
+  team TEXT,
+  started_at TEXT NOT NULL,
+  wait_sec INTEGER,
+  has_recording INTEGER NOT NULL,
+  has_voicemail INTEGER NOT NULL,
+  last_event_at TEXT,
+  stale INTEGER NOT NULL DEFAULT 0,
+  data TEXT NOT NULL
+) STRICT;
+CREATE INDEX calls_started ON calls (started_at, id);
+CREATE INDEX calls_live ON calls (status, started_at) WHERE status IN ('waiting', 'ringing', 'in_progress');
+CREATE INDEX calls_from ON calls (from_number, started_at);
+CREATE INDEX calls_to ON calls (to_number, started_at);
+CREATE INDEX calls_agent ON calls (agent, started_at);
+CREATE INDEX calls_team ON calls (team, started_at);

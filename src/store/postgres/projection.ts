@@ -1,0 +1,129 @@
+import type pg from 'pg';
+import type { Call } from '../../calls/call-schema.js';
+import { resolveKeys } from '../../calls/derive.js';
+import { planProjection, type KeyedEvent, type ProjectionPlan } from '../../calls/projection.js';
+import type { ProjectionResult } from '../port.js';
+import { callColumns, eventFromRow, type EventRow } from '../rows.js';
+
+type KeyedRow = EventRow & { call_key: string | null };
+
+const EVENT_COLUMNS = 'id::text, received_at, redeliveries, data, call_key';
+/** Held for the length of a projection transaction: one projection at a time, across instances. */
+const PROJECTION_LOCK = 7_301_225_302;
+export const STREAM_CHANNEL = 'callhook_stream';
+
+const UPSERT_CALL = `
+  INSERT INTO calls (id, platform, direction, status, from_number, to_number, agent, team, started_at, wait_sec, has_recording, has_voicemail, last_event_at, stale, data)
+  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[], $11::bool[], $12::bool[], $13::text[], $14::bool[], $15::text[])
+  ON CONFLICT (id) DO UPDATE SET platform = excluded.platform, direction = excluded.direction, status = excluded.status,
+    from_number = excluded.from_number, to_number = excluded.to_number, agent = excluded.agent, team = excluded.team,
+    started_at = excluded.started_at, wait_sec = excluded.wait_sec, has_recording = excluded.has_recording,
+    has_voicemail = excluded.has_voicemail, last_event_at = excluded.last_event_at, stale = excluded.stale, data = excluded.data`;
+
+/**
+ * Stitching events into calls on PostgreSQL: the pure plan (src/calls/projection.ts) between
+ * reading the events it needs and writing what it changes. Stream positions are given under the
+ * projection lock, so they grow in commit order and a reader that follows them misses nothing.
+ */
+export class PostgresProjection {
+  constructor(private readonly client: pg.PoolClient) {}
+
+  static lock(client: pg.PoolClient): Promise<unknown> {
+    return client.query('SELECT pg_advisory_xact_lock($1)', [PROJECTION_LOCK]);
+  }
+
+  async project(limit: number): Promise<ProjectionResult> {
+    const pending = (await this.client.query<KeyedRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_seq IS NULL ORDER BY id LIMIT $1`, [limit])).rows;
+    if (pending.length === 0) return { entries: [], done: true };
+    const plan = await this.apply(pending);
+    const calls = new Map(plan.calls.map((c) => [c.id, c]));
+    const newKeys = new Map(plan.keys.map((k) => [k.id, k.call_key]));
+    const head = Number((await this.client.query<{ seq: string }>('SELECT coalesce(max(stream_seq), 0)::text AS seq FROM events')).rows[0]?.seq ?? 0);
+    const seqs = pending.map((_, i) => String(head + i + 1));
+    await this.client.query('UPDATE events SET stream_seq = s.seq FROM unnest($1::bigint[], $2::bigint[]) AS s(id, seq) WHERE events.id = s.id', [pending.map((r) => r.id), seqs]);
+    await this.client.query('SELECT pg_notify($1, $2)', [STREAM_CHANNEL, seqs[seqs.length - 1]]);
+    const entries = pending.map((row, i) => {
+      const key = newKeys.has(String(row.id)) ? (newKeys.get(String(row.id)) ?? null) : row.call_key;
+      return { seq: seqs[i] as string, event: eventFromRow(row), call: key === null ? null : (calls.get(key) ?? null) };
+    });
+    return { entries, done: pending.length < limit };
+  }
+
+  async rebuild(): Promise<number> {
+    await this.client.query('DELETE FROM calls');
+    await this.client.query('UPDATE events SET call_key = NULL');
+    let last = '0';
+    for (;;) {
+      const chunk = (await this.client.query<KeyedRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE id > $1 ORDER BY id LIMIT 2000`, [last])).rows;
+      if (chunk.length === 0) break;
+      await this.apply(chunk);
+      last = String(chunk[chunk.length - 1]?.id);
+    }
+    return Number((await this.client.query<{ n: string }>('SELECT count(*)::text AS n FROM calls')).rows[0]?.n ?? 0);
+  }
+
+  async closeStale(before: string): Promise<Call[]> {
+    const rows = (
+      await this.client.query<{ data: string }>(
+        "SELECT data FROM calls WHERE status IN ('waiting', 'ringing', 'in_progress') AND coalesce(last_event_at, started_at) < $1 FOR UPDATE",
+        [before],
+      )
+    ).rows;
+    const closed = rows.map((r) => ({ ...(JSON.parse(r.data) as Call), status: 'ended' as const, stale: true }));
+    await this.upsert(closed);
+    return closed;
+  }
+
+  private async apply(batch: KeyedRow[]): Promise<ProjectionPlan> {
+    const ids = new Set<string>();
+    for (const row of batch) {
+      const e = eventFromRow(row);
+      if (e.call_uuid) ids.add(e.call_uuid);
+      if (e.conversation_uuid) ids.add(e.conversation_uuid);
+    }
+    const near = (await this.client.query<KeyedRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE call_uuid = ANY($1) OR conversation_uuid = ANY($1)`, [[...ids]])).rows;
+    const connected = keyed([...batch, ...near]);
+    const keys = new Set<string>(resolveKeys(connected).values());
+    for (const e of connected) if (e.call_key) keys.add(e.call_key);
+    const members = keyed((await this.client.query<KeyedRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE call_key = ANY($1)`, [[...keys]])).rows);
+    const plan = planProjection(connected, members);
+    if (plan.keys.length > 0) {
+      await this.client.query('UPDATE events SET call_key = k.key FROM unnest($1::bigint[], $2::text[]) AS k(id, key) WHERE events.id = k.id', [
+        plan.keys.map((k) => k.id),
+        plan.keys.map((k) => k.call_key),
+      ]);
+    }
+    await this.upsert(plan.calls);
+    if (plan.deleted.length > 0) await this.client.query('DELETE FROM calls WHERE id = ANY($1)', [plan.deleted]);
+    return plan;
+  }
+
+  private async upsert(calls: Call[]): Promise<void> {
+    if (calls.length === 0) return;
+    const rows = calls.map((c) => callColumns(c, (b) => b));
+    const column = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
+    await this.client.query(UPSERT_CALL, [
+      column('id'),
+      column('platform'),
+      column('direction'),
+      column('status'),
+      column('from_number'),
+      column('to_number'),
+      column('agent'),
+      column('team'),
+      column('started_at'),
+      column('wait_sec'),
+      column('has_recording'),
+      column('has_voicemail'),
+      column('last_event_at'),
+      column('stale'),
+      column('data'),
+    ]);
+  }
+}
+
+function keyed(rows: KeyedRow[]): KeyedEvent[] {
+  const seen = new Map<string, KeyedEvent>();
+  for (const row of rows) seen.set(String(row.id), { ...eventFromRow(row), call_key: row.call_key });
+  return [...seen.values()];
+}

@@ -1,0 +1,110 @@
+import type Database from 'better-sqlite3';
+import type { Call } from '../../calls/call-schema.js';
+import { resolveKeys } from '../../calls/derive.js';
+import { planProjection, type KeyedEvent, type ProjectionPlan } from '../../calls/projection.js';
+import type { ProjectionResult } from '../port.js';
+import { callColumns, eventFromRow, type EventRow } from '../rows.js';
+
+type KeyedRow = EventRow & { call_key: string | null };
+
+const EVENT_COLUMNS = 'id, received_at, redeliveries, data, call_key';
+
+/**
+ * Stitching events into calls, on the writer thread: the pure plan (src/calls/projection.ts)
+ * between reading the events it needs and writing what it changes.
+ */
+export class SqliteProjection {
+  private readonly pending: Database.Statement;
+  private readonly after: Database.Statement;
+  private readonly connected: Database.Statement;
+  private readonly members: Database.Statement;
+  private readonly setKey: Database.Statement;
+  private readonly setSeq: Database.Statement;
+  private readonly maxSeq: Database.Statement;
+  private readonly upsert: Database.Statement;
+  private readonly remove: Database.Statement;
+
+  constructor(private readonly db: Database.Database) {
+    this.pending = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_seq IS NULL ORDER BY id LIMIT ?`);
+    this.after = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE id > ? ORDER BY id LIMIT ?`);
+    this.connected = db.prepare(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE call_uuid IN (SELECT value FROM json_each(@ids)) OR conversation_uuid IN (SELECT value FROM json_each(@ids))`,
+    );
+    this.members = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE call_key IN (SELECT value FROM json_each(?))`);
+    this.setKey = db.prepare('UPDATE events SET call_key = ? WHERE id = ?');
+    this.setSeq = db.prepare('UPDATE events SET stream_seq = ? WHERE id = ?');
+    this.maxSeq = db.prepare('SELECT coalesce(max(stream_seq), 0) FROM events').pluck();
+    this.upsert = db.prepare(`
+      INSERT INTO calls (id, platform, direction, status, from_number, to_number, agent, team, started_at, wait_sec, has_recording, has_voicemail, last_event_at, stale, data)
+      VALUES (@id, @platform, @direction, @status, @from_number, @to_number, @agent, @team, @started_at, @wait_sec, @has_recording, @has_voicemail, @last_event_at, @stale, @data)
+      ON CONFLICT (id) DO UPDATE SET platform = excluded.platform, direction = excluded.direction, status = excluded.status,
+        from_number = excluded.from_number, to_number = excluded.to_number, agent = excluded.agent, team = excluded.team,
+        started_at = excluded.started_at, wait_sec = excluded.wait_sec, has_recording = excluded.has_recording,
+        has_voicemail = excluded.has_voicemail, last_event_at = excluded.last_event_at, stale = excluded.stale, data = excluded.data`);
+    this.remove = db.prepare('DELETE FROM calls WHERE id = ?');
+  }
+
+  /** Projects the oldest pending events and gives them the next stream positions. */
+  project(limit: number): ProjectionResult {
+    const pending = this.pending.all(limit) as KeyedRow[];
+    if (pending.length === 0) return { entries: [], done: true };
+    const plan = this.apply(pending);
+    const calls = new Map(plan.calls.map((c) => [c.id, c]));
+    const newKeys = new Map(plan.keys.map((k) => [k.id, k.call_key]));
+    let seq = this.maxSeq.get() as number;
+    const entries = pending.map((row) => {
+      this.setSeq.run(++seq, row.id);
+      const key = newKeys.has(String(row.id)) ? (newKeys.get(String(row.id)) ?? null) : row.call_key;
+      return { seq: String(seq), event: eventFromRow(row), call: key === null ? null : (calls.get(key) ?? null) };
+    });
+    return { entries, done: pending.length < limit };
+  }
+
+  /** Derives every call again, walking the events in id order. */
+  rebuild(): number {
+    this.db.prepare('DELETE FROM calls').run();
+    this.db.prepare('UPDATE events SET call_key = NULL').run();
+    let last = 0;
+    for (;;) {
+      const chunk = this.after.all(last, 2000) as KeyedRow[];
+      if (chunk.length === 0) break;
+      this.apply(chunk);
+      last = Number(chunk[chunk.length - 1]?.id);
+    }
+    return this.db.prepare('SELECT count(*) FROM calls').pluck().get() as number;
+  }
+
+  closeStale(before: string): Call[] {
+    const rows = this.db
+      .prepare("SELECT data FROM calls WHERE status IN ('waiting', 'ringing', 'in_progress') AND coalesce(last_event_at, started_at) < ?")
+      .pluck()
+      .all(before) as string[];
+    const closed = rows.map((data) => ({ ...(JSON.parse(data) as Call), status: 'ended' as const, stale: true }));
+    for (const call of closed) this.upsert.run(callColumns(call, (b) => (b ? 1 : 0)));
+    return closed;
+  }
+
+  private apply(batch: KeyedRow[]): ProjectionPlan {
+    const ids = new Set<string>();
+    for (const row of batch) {
+      const e = eventFromRow(row);
+      if (e.call_uuid) ids.add(e.call_uuid);
+      if (e.conversation_uuid) ids.add(e.conversation_uuid);
+    }
+    const connected = this.keyed([...batch, ...(this.connected.all({ ids: JSON.stringify([...ids]) }) as KeyedRow[])]);
+    const keys = new Set<string>(resolveKeys(connected).values());
+    for (const e of connected) if (e.call_key) keys.add(e.call_key);
+    const members = this.keyed(this.members.all(JSON.stringify([...keys])) as KeyedRow[]);
+    const plan = planProjection(connected, members);
+    for (const k of plan.keys) this.setKey.run(k.call_key, k.id);
+    for (const call of plan.calls) this.upsert.run(callColumns(call, (b) => (b ? 1 : 0)));
+    for (const id of plan.deleted) this.remove.run(id);
+    return plan;
+  }
+
+  private keyed(rows: KeyedRow[]): KeyedEvent[] {
+    const seen = new Map<string, KeyedEvent>();
+    for (const row of rows) seen.set(String(row.id), { ...eventFromRow(row), call_key: row.call_key });
+    return [...seen.values()];
+  }
+}
