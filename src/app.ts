@@ -1,4 +1,5 @@
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { Gauge } from 'prom-client';
 import { callRoutes } from './api/calls.js';
 import { eventRoutes } from './api/events.js';
 import { streamRoutes } from './api/stream.js';
@@ -51,6 +52,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   const hub = new StreamHub(store);
   await hub.start();
+  new Gauge({
+    name: 'callhook_stream_clients',
+    help: 'Clients connected to /api/stream.',
+    registers: [metrics.registry],
+    collect() {
+      this.set(hub.size);
+    },
+  });
   const projector = new Projector(store, hub, {
     staleAfterMs: config.staleAfterMin * 60_000,
     onError: (err) => app.log.error({ err }, 'stitching events into calls failed; it is tried again'),

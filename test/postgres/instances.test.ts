@@ -7,6 +7,7 @@ import { ADMIN_URL, freshDatabase, type TestDatabase } from '../helpers/dialects
 import { freePort, stop } from '../helpers/process.js';
 import { serveChild, storedEvents, waitUntil } from '../helpers/serve-child.js';
 import { API_TOKEN, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { openStream } from '../helpers/sse.js';
 import { startProxy } from '../helpers/tcp-proxy.js';
 
 const skip = ADMIN_URL ? false : 'DATABASE_URL is not set';
@@ -37,6 +38,8 @@ describe('two instances on one PostgreSQL database', { skip }, () => {
 
   it('stores each event of a simulated day once, with redeliveries crossing instances, and records every request', async () => {
     const { deliveries } = generateDeliveries({ calls: 600, rate: 600 / 86_400, seed: 21, chaos: ['dup', 'reorder'] });
+    // a stream client on each instance: each must carry what either instance received
+    const streams = await Promise.all([a, b].map((s) => openStream(`${s.url}/api/stream`, { authorization: `Bearer ${API_TOKEN}` })));
     const results: DeliveryResult[] = [];
     let next = 0;
     let pick = 7;
@@ -65,6 +68,19 @@ describe('two instances on one PostgreSQL database', { skip }, () => {
     assert.equal(await count(db.url, 'SELECT count(*) AS n FROM requests'), deliveries.length, 'every request recorded');
     assert.equal(await count(db.url, 'SELECT sum(redeliveries) AS n FROM events'), deliveries.length - expected.size);
     assert.equal(await count(db.url, "SELECT count(*) AS n FROM requests WHERE outcome = 'duplicate'"), deliveries.length - expected.size);
+
+    await Promise.all([a.settle(), b.settle()]);
+    for (const stream of streams) {
+      await waitUntil(() => stream.messages.filter((m) => m.event !== 'call').length >= expected.size, () => `only ${stream.messages.length} messages`);
+      const ids = stream.messages.filter((m) => m.event !== 'call').map((m) => m.id);
+      assert.equal(new Set(ids).size, expected.size, 'every event once, on both instances');
+      assert.deepEqual(new Set(ids), new Set(stored.map((e) => e.id)));
+      stream.close();
+    }
+    // both instances stitched the same calls
+    const calls = async (s: TestServer) => ((await (await s.api('/api/calls?limit=500')).json()) as { items: unknown[] }).items;
+    assert.deepEqual(await calls(a), await calls(b));
+    assert.equal((await calls(a)).length, 500);
   });
 });
 
