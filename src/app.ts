@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import { Gauge } from 'prom-client';
+import Type from 'typebox';
 import { callRoutes } from './api/calls.js';
 import { eventRoutes } from './api/events.js';
 import { streamRoutes } from './api/stream.js';
@@ -12,6 +16,8 @@ import { GroupCommitter } from './ingest/group-commit.js';
 import { webhookRoutes } from './ingest/route.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import type { Store } from './store/port.js';
+
+const PACKAGE_VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export interface AppDeps {
   config: Config;
@@ -86,6 +92,19 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     return reply.code(500).send({ ok: false, error: errorBody('internal') });
   });
 
+  // the OpenAPI document is made from the route schemas themselves
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'callhook', version: PACKAGE_VERSION, description: 'Events, calls and the live stream of TeleCMI and PIOPIY webhooks.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    hideUntagged: false,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { schema: { hide: true, response: { 200: Type.Object({}, { additionalProperties: true }) } } }, async () => app.swagger());
+
   await app.register(webhookRoutes, {
     committer,
     metrics,
@@ -94,7 +113,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     webhookAllow: config.webhookAllow ?? [],
   });
 
-  app.get('/healthz', async (_request, reply) => {
+  const Health = Type.Object({
+    ok: Type.Boolean(),
+    database: Type.Enum(['up', 'down']),
+    error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+  });
+  app.get('/healthz', { schema: { summary: 'Whether the database answers (no token needed)', security: [], response: { 200: Health, 503: Health } } }, async (_request, reply) => {
     try {
       await store.ping();
       metrics.databaseUp.set(1);
@@ -107,7 +131,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
 
   await app.register(async (api) => {
     api.addHook('onRequest', requireApiToken(deps.apiToken));
-    api.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+    api.get('/metrics', { schema: { summary: 'Prometheus metrics', response: { 200: Type.String() } } }, async (_request, reply) =>
+      reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+    );
     await api.register(eventRoutes, { store });
     await api.register(callRoutes, { store });
   });

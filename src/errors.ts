@@ -55,6 +55,10 @@ export const ERRORS = {
     status: 400,
     message: 'The request does not match the route schema.',
   },
+  invalid_time_zone: {
+    status: 400,
+    message: 'tz must be an IANA time-zone name such as UTC, Europe/London or Asia/Kolkata.',
+  },
   handler_failed: {
     status: 500,
     message: 'A webhook handler threw: see onError and the server log.',

@@ -4,7 +4,8 @@ import Type from 'typebox';
 import { CALL_STATUSES, CallSchema } from '../calls/call-schema.js';
 import { CallhookError } from '../errors.js';
 import type { CallQuery, Store } from '../store/port.js';
-import { ErrorResponse, StoredEventWithRawSchema } from './schemas.js';
+import { checkTimeZone, exportCalls } from './export.js';
+import { ErrorResponse, ExportQuery, sendExport, StoredEventWithRawSchema } from './schemas.js';
 
 const IsoTime = (description: string) => Type.String({ format: 'date-time', description });
 
@@ -55,6 +56,18 @@ export async function callRoutes(fastify: FastifyInstance, { store }: { store: S
     const rows = await store.listCalls({ ...filters, limit: limit + 1, before: decodeCallCursor(cursor) });
     const items = rows.slice(0, limit);
     return { items, next_cursor: rows.length > limit ? encodeCallCursor(items[items.length - 1] as (typeof items)[number]) : null };
+  });
+
+  app.get('/api/calls/export', {
+    schema: {
+      summary: 'Every call that matches the filters, as CSV (with a header row) or JSON lines, streamed',
+      querystring: Type.Object({ ...CallFilters, ...ExportQuery }),
+      response: { 200: Type.String({ description: 'text/csv or application/x-ndjson' }), 400: ErrorResponse },
+    },
+  }, async (request, reply) => {
+    const { format, tz, ...filters } = request.query;
+    checkTimeZone(tz);
+    return sendExport(reply, 'calls', format, exportCalls(store, filters, format, tz));
   });
 
   app.get('/api/calls/:id', {

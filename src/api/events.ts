@@ -4,9 +4,11 @@ import Type from 'typebox';
 import { CallhookError } from '../errors.js';
 import { EVENT_KINDS, PLATFORMS } from '../payloads/kinds.js';
 import type { Store, StoredRequest } from '../store/port.js';
-import { decodeCursor, encodeCursor, ErrorResponse, IdParams, pageOf, PageQuery, RequestSchema, StoredEventSchema, StoredEventWithRawSchema } from './schemas.js';
+import { checkTimeZone, exportEvents } from './export.js';
+import { decodeCursor, encodeCursor, ErrorResponse, ExportQuery, IdParams, pageOf, PageQuery, RequestSchema, sendExport, StoredEventSchema, StoredEventWithRawSchema } from './schemas.js';
 
 const LIST_BODY_PREVIEW = 4096;
+const eventFilters = { kind: Type.Optional(Type.Enum([...EVENT_KINDS])), platform: Type.Optional(Type.Enum([...PLATFORMS])) };
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /** GET /api/events, /api/events/:id, /api/requests, /api/requests/:id. */
@@ -16,13 +18,25 @@ export async function eventRoutes(fastify: FastifyInstance, { store }: { store: 
   app.get('/api/events', {
     schema: {
       summary: 'Events received, newest first',
-      querystring: Type.Object({ kind: Type.Optional(Type.Enum([...EVENT_KINDS])), platform: Type.Optional(Type.Enum([...PLATFORMS])), ...PageQuery }),
+      querystring: Type.Object({ ...eventFilters, ...PageQuery }),
       response: { 200: pageOf(StoredEventSchema), 400: ErrorResponse },
     },
   }, async (request) => {
     const { cursor, ...q } = request.query;
     const page = await store.listEvents({ ...q, before: decodeCursor(cursor) });
     return { items: page.items, next_cursor: encodeCursor(page.next) };
+  });
+
+  app.get('/api/events/export', {
+    schema: {
+      summary: 'Every event that matches the filters, as CSV (with a header row) or JSON lines, streamed',
+      querystring: Type.Object({ ...eventFilters, since: PageQuery.since, until: PageQuery.until, ...ExportQuery }),
+      response: { 200: Type.String({ description: 'text/csv or application/x-ndjson' }), 400: ErrorResponse },
+    },
+  }, async (request, reply) => {
+    const { format, tz, ...filters } = request.query;
+    checkTimeZone(tz);
+    return sendExport(reply, 'events', format, exportEvents(store, filters, format, tz));
   });
 
   app.get('/api/events/:id', {

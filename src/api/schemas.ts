@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream';
+import type { FastifyReply } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { CallhookError } from '../errors.js';
 import { EventSchema } from '../payloads/event-schema.js';
@@ -64,4 +66,17 @@ export function decodeCursor(cursor: string | undefined): string | undefined {
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
   if (!isStoreId(id)) throw new CallhookError('invalid_cursor');
   return id;
+}
+
+export const ExportQuery = {
+  format: Type.Enum(['csv', 'jsonl'], { default: 'csv' }),
+  tz: Type.String({ default: 'UTC', maxLength: 64, description: 'IANA time zone the times are written in, e.g. Asia/Kolkata.' }),
+};
+
+/** Streams an export: rows are read from the store as the client takes them. */
+export function sendExport(reply: FastifyReply, name: string, format: 'csv' | 'jsonl', rows: AsyncGenerator<string>): FastifyReply {
+  return reply
+    .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+    .header('content-disposition', `attachment; filename="${name}.${format === 'csv' ? 'csv' : 'jsonl'}"`)
+    .send(Readable.from(rows));
 }

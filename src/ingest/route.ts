@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import Type from 'typebox';
 import { errorBody, ERRORS, type ErrorCode } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { dedupKey } from '../payloads/dedup.js';
@@ -89,9 +90,22 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
     return refuse(reply, 'method_not_allowed', 'method_not_allowed', `got ${request.method}`);
   };
 
+  const Failure = Type.Object({
+    ok: Type.Literal(false),
+    id: Type.Optional(Type.String({ description: 'The rejected request, kept for inspection.' })),
+    error: Type.Object({ code: Type.String(), message: Type.String() }),
+  });
+  const Ack = Type.Object({
+    ok: Type.Literal(true),
+    id: Type.String({ description: "The event's id: the first delivery's for a redelivery." }),
+    kind: Type.String(),
+    duplicate: Type.Boolean(),
+  });
+  const summary = 'A TeleCMI or PIOPIY notification: JSON, form or query string. Answered after it is stored.';
+  const response = { 200: Ack, 202: Ack, 400: Failure, 401: Failure, 403: Failure, 413: Failure, 503: Failure };
   for (const url of ['/webhook', '/webhook/*']) {
-    app.route({ method: ['GET', 'POST'], url, handler, exposeHeadRoute: false });
-    app.route({ method: ['PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'], url, handler: methodNotAllowed });
+    app.route({ method: ['GET', 'POST'], url, handler, exposeHeadRoute: false, schema: { summary, response } });
+    app.route({ method: ['PUT', 'PATCH', 'DELETE', 'OPTIONS', 'HEAD'], url, handler: methodNotAllowed, schema: { summary: 'Not allowed', response: { 405: Failure } } });
   }
 }
 
