@@ -48,9 +48,13 @@ export class StreamHub {
     return this.clients.size;
   }
 
-  /** Adds a client that has seen everything up to `position` (null: only what comes next). */
+  /**
+   * Adds a client that has seen everything up to `position` (null: only what comes next). Its
+   * first bytes go out only once its position is fixed, so a client that has them misses nothing.
+   */
   add(client: StreamClient, resume: { position: string | null; pendingCall?: string } | null): Promise<void> {
     return this.serial(async () => {
+      client.write(': connected\n\n');
       if (resume === null) {
         client.position = this.head;
       } else {

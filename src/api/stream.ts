@@ -54,8 +54,8 @@ export async function streamRoutes(fastify: FastifyInstance, opts: { store: Stor
     const resume = await resumePoint(store, request.headers['last-event-id']);
     reply.hijack();
     const res = reply.raw;
+    // the headers go out with the hub's first write, once the client's position is fixed
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    res.write(': connected\n\n');
     const client: StreamClient = {
       write: (chunk) => res.write(chunk),
       buffered: () => res.writableLength,

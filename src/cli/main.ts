@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { ConfigError, SETTINGS } from '../config.js';
+import { exportHelp, runExport } from './export.js';
 import { migrateHelp, runMigrate } from './migrate.js';
 import { rebuildHelp, runRebuild } from './rebuild.js';
 import { serve, serveHelp } from './serve.js';
 import { runSimulate, simulateHelp } from './simulate.js';
+import { runTail, tailHelp } from './tail.js';
 
 const HELP = `callhook: durable webhooks, calls and statistics for TeleCMI and PIOPIY
 
@@ -15,10 +17,12 @@ Commands:
   simulate    send realistic call flows to a webhook URL, or print them with --dry-run
   migrate     apply the database migrations (serve does too), or list them with --dry-run
   rebuild     derive every call again from the stored events
+  tail        follow the live stream of a running server, one line per event
+  export      write calls or events as CSV or JSON lines from the database
 
 Run "callhook <command> --help" for a command's options and environment variables.`;
 
-const HELPS: Record<string, string> = { serve: serveHelp, simulate: simulateHelp, migrate: migrateHelp, rebuild: rebuildHelp };
+const HELPS: Record<string, string> = { serve: serveHelp, simulate: simulateHelp, migrate: migrateHelp, rebuild: rebuildHelp, tail: tailHelp, export: exportHelp };
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 const text = (names: readonly string[]): Options => Object.fromEntries(names.map((n) => [n, { type: 'string' }]));
@@ -27,6 +31,12 @@ const OPTIONS: Record<string, Options> = {
   simulate: { ...text(['url', 'calls', 'rate', 'seed', 'start', 'chaos', 'speed', 'concurrency']), 'dry-run': { type: 'boolean' } },
   migrate: { ...text(['database-url', 'data-dir']), 'dry-run': { type: 'boolean' } },
   rebuild: text(['database-url', 'data-dir', 'stale-after']),
+  tail: { ...text(['url', 'token', 'kind', 'data-dir']), json: { type: 'boolean' } },
+  export: {
+    ...text(['format', 'tz', 'direction', 'status', 'agent', 'team', 'number', 'since', 'until', 'kind', 'platform', 'data-dir', 'database-url']),
+    calls: { type: 'boolean' },
+    events: { type: 'boolean' },
+  },
 };
 
 /** Parses the command line and runs one command; only this function decides the exit code. */
@@ -48,10 +58,13 @@ async function main(argv: string[]): Promise<number> {
     }
     const args: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(values)) if (typeof v === 'string') args[k] = v;
-    const dryRun = (values as Record<string, unknown>)['dry-run'] === true;
+    const flag = (name: string) => (values as Record<string, unknown>)[name] === true;
+    const dryRun = flag('dry-run');
     if (command === 'serve') return await serve(args);
     if (command === 'migrate') return await runMigrate(args, dryRun);
     if (command === 'rebuild') return await runRebuild(args);
+    if (command === 'tail') return await runTail(args, flag('json'));
+    if (command === 'export') return await runExport(args, { calls: flag('calls'), events: flag('events') });
     return await runSimulate(args, dryRun);
   } catch (err) {
     if (!(err instanceof Error)) throw err;

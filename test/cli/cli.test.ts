@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import { SETTINGS } from '../../src/config.js';
+import { generateDeliveries, sendDelivery } from '../../src/simulator/index.js';
 import { DIALECTS, freshDatabase } from '../helpers/dialects.js';
-import { tempDir } from '../helpers/server.js';
+import { start, stop } from '../helpers/process.js';
+import { API_TOKEN, startTestServer, tempDir } from '../helpers/server.js';
 
 const run = promisify(execFile);
 const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
@@ -60,6 +62,46 @@ for (const dialect of DIALECTS) {
       } finally {
         temp.remove();
         await db?.drop();
+      }
+    });
+  });
+}
+
+for (const dialect of DIALECTS) {
+  describe(`callhook export and tail (${dialect})`, () => {
+    it('export writes the calls and events of the database; tail follows the stream of a running server', async () => {
+      const srv = await startTestServer(dialect);
+      const tail = start(process.execPath, ['--import', 'tsx', main, 'tail', '--url', srv.url, '--token', API_TOKEN, '--kind', 'cdr.*'], { DATABASE_URL: '' });
+      const tailJson = start(process.execPath, ['--import', 'tsx', main, 'tail', '--url', srv.url, '--token', API_TOKEN, '--json'], { DATABASE_URL: '' });
+      try {
+        await Promise.all([tail.waitFor('following '), tailJson.waitFor('following ')]);
+        const { deliveries, calls } = generateDeliveries({ calls: 8, seed: 71, start: Date.now() - 10 * 60_000 });
+        for (const d of deliveries) await sendDelivery(`${srv.url}/webhook`, d);
+        await srv.settle();
+        const cdrs = deliveries.filter((d) => d.payload['type'] === 'cdr').length;
+        await tail.waitFor((out) => out.trim().split('\n').filter((l) => / cdr\./.test(l)).length >= cdrs);
+        for (const line of tail.output().trim().split('\n').filter((l) => !l.startsWith('following '))) assert.match(line, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d {2}cdr\.(inbound|outbound)\.(answered|missed)\s+\S+ -> \S+/, line);
+        const jsonLines = () => tailJson.output().trim().split('\n').filter((l) => l.startsWith('{'));
+        await tailJson.waitFor(() => jsonLines().length >= deliveries.length);
+        const kinds = jsonLines().map((l) => (JSON.parse(l) as { kind: string }).kind);
+        assert.ok(kinds.some((k) => k.startsWith('event.')) && kinds.some((k) => k.startsWith('cdr.')));
+
+        const env = { CALLHOOK_DATA_DIR: srv.config.dataDir, DATABASE_URL: srv.config.databaseUrl ?? '' };
+        const csv = await callhook(['export', '--calls', '--tz', 'Europe/Paris'], env);
+        assert.equal(csv.code, 0, csv.out);
+        const rows = csv.out.trim().split('\r\n');
+        assert.match(rows[0] as string, /^id,platform,direction,status/);
+        assert.equal(rows.length - 1, calls.length);
+        assert.ok(rows.slice(1).every((r) => /\+01:00/.test(r)), 'times in Paris');
+        const jsonl = await callhook(['export', '--events', '--format', 'jsonl', '--kind', 'cdr.inbound.missed'], env);
+        const events = jsonl.out.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { kind: string });
+        assert.ok(events.length > 0 && events.every((e) => e.kind === 'cdr.inbound.missed'));
+        const bad = await callhook(['export', '--calls', '--events'], env);
+        assert.equal(bad.code, 2);
+      } finally {
+        await stop(tail);
+        await stop(tailJson);
+        await srv.close();
       }
     });
   });

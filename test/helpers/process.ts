@@ -16,8 +16,8 @@ export async function freePort(): Promise<number> {
 export interface Child {
   proc: ChildProcess;
   output: () => string;
-  /** Resolves when the output contains `text`. */
-  waitFor: (text: string | RegExp, timeoutMs?: number) => Promise<void>;
+  /** Resolves when the output contains `text` (or passes the test). */
+  waitFor: (text: string | RegExp | ((output: string) => boolean), timeoutMs?: number) => Promise<void>;
   exited: Promise<number | null>;
 }
 
@@ -38,7 +38,7 @@ export function start(cmd: string, args: string[], env: Record<string, string> =
     exited,
     waitFor: (text, timeoutMs = 20_000) =>
       new Promise<void>((resolve, reject) => {
-        const test = () => (typeof text === 'string' ? out.includes(text) : text.test(out));
+        const test = () => (typeof text === 'string' ? out.includes(text) : typeof text === 'function' ? text(out) : text.test(out));
         if (test()) return resolve();
         const check = () => {
           if (!test()) return;

@@ -1,12 +1,7 @@
 import assert from 'node:assert/strict';
+import { SseParser, type SseMessage } from '../../src/cli/sse.js';
 
-export interface SseMessage {
-  event: string | null;
-  id: string | null;
-  data: string;
-  /** The message exactly as it came over the wire. */
-  text: string;
-}
+export type { SseMessage };
 
 export interface SseConnection {
   status: number;
@@ -22,7 +17,7 @@ export async function openStream(url: string, headers: Record<string, string> = 
   const controller = new AbortController();
   const res = await fetch(url, { headers, signal: controller.signal });
   let raw = '';
-  let buffer = '';
+  const parser = new SseParser();
   const messages: SseMessage[] = [];
   const waiters = new Set<() => void>();
   if (res.ok && res.body) {
@@ -32,15 +27,7 @@ export async function openStream(url: string, headers: Record<string, string> = 
         for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
           const text = decoder.decode(chunk, { stream: true });
           raw += text;
-          buffer += text;
-          let end: number;
-          while ((end = buffer.indexOf('\n\n')) !== -1) {
-            const block = buffer.slice(0, end + 2);
-            buffer = buffer.slice(end + 2);
-            if (block.startsWith(':')) continue;
-            const field = (name: string) => block.split('\n').find((l) => l.startsWith(`${name}: `))?.slice(name.length + 2) ?? null;
-            messages.push({ event: field('event'), id: field('id'), data: field('data') ?? '', text: block });
-          }
+          messages.push(...parser.push(text));
           for (const w of waiters) w();
         }
       } catch {
