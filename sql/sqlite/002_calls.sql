@@ -10,7 +10,6 @@ CREATE INDEX events_call_uuid ON events (call_uuid);
 CREATE INDEX events_conversation ON events (conversation_uuid);
 CREATE INDEX events_call_key ON events (call_key);
 CREATE UNIQUE INDEX events_stream ON events (stream_seq);
-CREATE INDEX events_pending ON events (id) WHERE stream_seq IS NULL;
 
 CREATE TABLE calls (
   id TEXT PRIMARY KEY,

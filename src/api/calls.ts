@@ -14,7 +14,7 @@ export const CallFilters = {
   status: Type.Optional(Type.Enum([...CALL_STATUSES])),
   agent: Type.Optional(Type.String({ maxLength: 200, description: 'The user id as sent, e.g. 103_1111113.' })),
   team: Type.Optional(Type.String({ maxLength: 200, description: 'Team display name, e.g. Support.' })),
-  number: Type.Optional(Type.String({ maxLength: 32, description: 'Matches from or to, by prefix.' })),
+  number: Type.Optional(Type.String({ pattern: '^[0-9]{1,20}$', description: 'Digits: matches from or to, by prefix (numbers are sent without +).' })),
   since: Type.Optional(IsoTime('Calls that started at or after this time.')),
   until: Type.Optional(IsoTime('Calls that started before this time.')),
   has_recording: Type.Optional(Type.Boolean()),

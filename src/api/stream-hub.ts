@@ -37,6 +37,8 @@ export class StreamHub {
   private head: string | null = null;
   private queue: Promise<void> = Promise.resolve();
   private pending = false;
+  /** With no client there is nobody to read for: the head is looked up when one comes. */
+  private headStale = false;
 
   constructor(private readonly store: Store) {}
 
@@ -55,6 +57,10 @@ export class StreamHub {
   add(client: StreamClient, resume: { position: string | null; pendingCall?: string } | null): Promise<void> {
     return this.serial(async () => {
       client.write(': connected\n\n');
+      if (this.headStale) {
+        this.head = await this.store.streamHead();
+        this.headStale = false;
+      }
       if (resume === null) {
         client.position = this.head;
       } else {
@@ -76,6 +82,10 @@ export class StreamHub {
 
   /** Something was projected: read it from the store and send it. Calls coalesce. */
   advance(): void {
+    if (this.clients.size === 0) {
+      this.headStale = true;
+      return;
+    }
     if (this.pending) return;
     this.pending = true;
     void this.serial(async () => {

@@ -27,6 +27,7 @@ export async function runExport(args: Record<string, string | undefined>, what: 
   for (const t of [args['since'], args['until']]) if (t !== undefined && Number.isNaN(Date.parse(t))) throw new Error(`--since and --until take ISO 8601 times, got "${t}"`);
   const status = args['status'];
   if (status !== undefined && !CALL_STATUSES.includes(status as CallStatus)) throw new Error(`--status is one of ${CALL_STATUSES.join(', ')}`);
+  if (args['number'] !== undefined && !/^[0-9]{1,20}$/.test(args['number'])) throw new Error('--number takes the leading digits of a number');
   const kind = args['kind'];
   if (kind !== undefined && !isEventKind(kind)) throw new Error(`--kind "${kind}" is not a kind callhook knows`);
   const since = args['since'] && new Date(args['since']).toISOString();

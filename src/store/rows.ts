@@ -159,22 +159,26 @@ export function whereClause(given: Filters, placeholder: (name: string, index: n
   return { clause: parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '', values };
 }
 
-/** The calls filters, the same in every dialect. */
-export function callFilters(q: CallQuery): Filters {
-  const prefix = q.number === undefined ? undefined : `${q.number.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+/**
+ * The calls filters, the same in every dialect but for how a prefix of a number is matched with
+ * an index (`prefix`: the condition with its two `{}`, and the pattern for a prefix of digits).
+ */
+export function callFilters(q: CallQuery, prefix: { condition: string; pattern: (digits: string) => string }): Filters {
+  const pattern = q.number === undefined ? undefined : prefix.pattern(q.number);
   return {
     direction: ['direction =', q.direction],
     status: ['status =', q.status],
     agent: ['agent =', q.agent],
     team: ['team =', q.team],
-    number: ["(from_number LIKE {} ESCAPE '\\' OR to_number LIKE {} ESCAPE '\\')", prefix === undefined ? undefined : [prefix, prefix]],
+    number: [prefix.condition, pattern === undefined ? undefined : [pattern, pattern]],
     since: ['started_at >=', q.since],
     until: ['started_at <', q.until],
     has_recording: ['has_recording =', q.has_recording],
     voicemail: ['has_voicemail =', q.voicemail],
     min_wait: ['wait_sec >=', q.min_wait],
     max_wait: ['wait_sec <=', q.max_wait],
-    before: ['(started_at < {} OR (started_at = {} AND id < {}))', q.before ? [q.before.started_at, q.before.started_at, q.before.id] : undefined],
+    // a row value, so that both dialects walk the (started_at, id) index
+    before: ['(started_at, id) < ({}, {})', q.before ? [q.before.started_at, q.before.id] : undefined],
   };
 }
 

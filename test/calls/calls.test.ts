@@ -179,11 +179,12 @@ for (const dialect of DIALECTS) {
       await srv.settle();
       const call = (await (await srv.api('/api/calls/telecmi:html-0001')).json()) as Call;
       assert.equal(call.team, html);
-      for (const q of [`agent=${encodeURIComponent("' OR 1=1 --")}`, `team=${encodeURIComponent('x"; DROP TABLE calls; --')}`, 'number=%25', 'number=_']) {
+      for (const q of [`agent=${encodeURIComponent("' OR 1=1 --")}`, `team=${encodeURIComponent('x"; DROP TABLE calls; --')}`]) {
         const res = await srv.api(`/api/calls?${q}`);
         assert.equal(res.status, 200, q);
         assert.deepEqual(((await res.json()) as { items: unknown[] }).items, [], q);
       }
+      for (const q of ['number=%25', 'number=_', 'number=*', `number=${encodeURIComponent("1' OR '1'='1")}`]) assert.equal((await srv.api(`/api/calls?${q}`)).status, 400, q);
       assert.ok((await allCalls(srv)).length >= 3, 'the calls table is still there');
       assert.equal((await srv.api('/api/calls?cursor=bm90LWpzb24')).status, 400);
     });

@@ -202,7 +202,7 @@ export class PostgresStore implements Store {
   }
 
   async listCalls(q: CallQuery): Promise<Call[]> {
-    const { clause, values } = numbered(callFilters(q));
+    const { clause, values } = numbered(callFilters(q, NUMBER_PREFIX));
     const res = await this.pool.query<{ data: string }>(`SELECT data FROM calls ${clause} ORDER BY started_at DESC, id DESC LIMIT $${values.length + 1}`, [...values, q.limit]);
     return res.rows.map(callFromRow);
   }
@@ -311,6 +311,9 @@ const REQUEST_COLUMNS = 'id::text, received_at, method, path, query, headers, co
 function pageFilters(q: { since?: string | undefined; until?: string | undefined; before?: string | undefined }): Filters {
   return { since: ['received_at >=', q.since], until: ['received_at <', q.until], before: ['id <', q.before] };
 }
+
+/** LIKE on a prefix uses the text_pattern_ops indexes; numbers are digits (the API checks). */
+const NUMBER_PREFIX = { condition: '(from_number LIKE {} OR to_number LIKE {})', pattern: (digits: string) => `${digits}%` };
 
 function numbered(filters: Filters): { clause: string; values: FilterValue[] } {
   const { clause, values } = whereClause(filters, (_name, index) => `$${index}`);

@@ -85,16 +85,18 @@ export class SqliteProjection {
   }
 
   private apply(batch: KeyedRow[]): ProjectionPlan {
+    const parsed = new Map<string, KeyedEvent>();
+    const keyed = (rows: KeyedRow[]) => rows.map((row) => cached(parsed, row));
     const ids = new Set<string>();
-    for (const row of batch) {
-      const e = eventFromRow(row);
+    for (const e of keyed(batch)) {
       if (e.call_uuid) ids.add(e.call_uuid);
       if (e.conversation_uuid) ids.add(e.conversation_uuid);
     }
-    const connected = this.keyed([...batch, ...(this.connected.all({ ids: JSON.stringify([...ids]) }) as KeyedRow[])]);
+    const connected = unique([...keyed(batch), ...keyed(this.connected.all({ ids: JSON.stringify([...ids]) }) as KeyedRow[])]);
     const keys = new Set<string>(resolveKeys(connected).values());
     for (const e of connected) if (e.call_key) keys.add(e.call_key);
-    const members = this.keyed(this.members.all(JSON.stringify([...keys])) as KeyedRow[]);
+    // events already keyed to these calls that are not connected yet: only those need reading
+    const members = keys.size === 0 ? [] : keyed(this.members.all(JSON.stringify([...keys])) as KeyedRow[]);
     const plan = planProjection(connected, members);
     for (const k of plan.keys) this.setKey.run(k.call_key, k.id);
     for (const call of plan.calls) this.upsert.run(callColumns(call, (b) => (b ? 1 : 0)));
@@ -102,9 +104,16 @@ export class SqliteProjection {
     return plan;
   }
 
-  private keyed(rows: KeyedRow[]): KeyedEvent[] {
-    const seen = new Map<string, KeyedEvent>();
-    for (const row of rows) seen.set(String(row.id), { ...eventFromRow(row), call_key: row.call_key });
-    return [...seen.values()];
-  }
+}
+
+/** Each stored row is parsed once per batch, however many queries return it. */
+function cached(parsed: Map<string, KeyedEvent>, row: KeyedRow): KeyedEvent {
+  const id = String(row.id);
+  let event = parsed.get(id);
+  if (!event) parsed.set(id, (event = { ...eventFromRow(row), call_key: row.call_key }));
+  return event;
+}
+
+function unique(events: KeyedEvent[]): KeyedEvent[] {
+  return [...new Map(events.map((e) => [e.id, e])).values()];
 }

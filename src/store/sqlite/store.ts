@@ -104,7 +104,7 @@ export class SqliteStore implements Store {
   }
 
   async listCalls(q: CallQuery): Promise<Call[]> {
-    const { clause, params } = named(callFilters(q));
+    const { clause, params } = named(callFilters(q, NUMBER_PREFIX));
     const rows = this.db.prepare(`SELECT data FROM calls ${clause} ORDER BY started_at DESC, id DESC LIMIT @limit`).all({ ...params, limit: q.limit }) as { data: string }[];
     return rows.map(callFromRow);
   }
@@ -203,5 +203,8 @@ function named(filters: Filters): { clause: string; params: Record<string, strin
   const { clause, values } = whereClause(filters, (name) => `@${name}`);
   return { clause, params: Object.fromEntries(values.map(([k, v]) => [k, typeof v === 'boolean' ? Number(v) : v])) };
 }
+
+/** GLOB, unlike SQLite's case-insensitive LIKE, can use the index; numbers are digits (the API checks). */
+const NUMBER_PREFIX = { condition: '(from_number GLOB {} OR to_number GLOB {})', pattern: (digits: string) => `${digits}*` };
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

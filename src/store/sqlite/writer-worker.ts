@@ -17,12 +17,27 @@ export type WriterResponse = { seq: number; result: unknown } | { seq: number; e
 const port = parentPort;
 if (port) {
   const writer = new SqliteWriter((workerData as { file: string }).file);
+  let pendingProjectionError: string | null = null;
   const run = (msg: WriterRequest): unknown => {
     switch (msg.op) {
-      case 'ingest':
-        return writer.write.immediate(msg.rows);
-      case 'project':
+      case 'ingest': {
+        const results = writer.write.immediate(msg.rows);
+        if (writer.projectionError) {
+          const err = writer.projectionError;
+          writer.projectionError = null;
+          // the ingest committed: report the projection's failure on the projector's next run
+          pendingProjectionError = err instanceof Error ? err.message : String(err);
+        }
+        return results;
+      }
+      case 'project': {
+        if (pendingProjectionError) {
+          const message = pendingProjectionError;
+          pendingProjectionError = null;
+          throw new Error(`stitching with an ingest failed: ${message}`);
+        }
         return writer.transaction(() => writer.projection.project(msg.limit));
+      }
       case 'rebuild':
         return writer.transaction(() => writer.projection.rebuild());
       case 'close-stale':

@@ -4,6 +4,9 @@ import type { WriteRow } from '../rows.js';
 import { IdGenerator } from './ids.js';
 import { SqliteProjection } from './projection.js';
 
+/** Events stitched in the same transaction as an ingest batch; more wait for the projector. */
+const PROJECT_WITH_INGEST = 2000;
+
 /**
  * The one writer of a SQLite database. WAL mode with synchronous=FULL: a commit returns only after
  * its WAL frames are fsynced, so an acknowledged batch survives a crash or a power cut.
@@ -28,9 +31,23 @@ export class SqliteWriter {
     this.insertRequest = this.db.prepare(`
       INSERT INTO requests (id, received_at, method, path, query, headers, content_type, body, remote_addr, outcome, status_code, error_code, error_message, event_id, kind)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
-    this.write = this.db.transaction((rows: readonly WriteRow[]) => rows.map((row) => this.writeOne(row)));
     this.projection = new SqliteProjection(this.db);
+    // Inside the ingest transaction (a savepoint): one commit, one fsync, for both. A projection
+    // that fails rolls back alone; its events stay pending for the projector.
+    const project = this.db.transaction(() => this.projection.project(PROJECT_WITH_INGEST));
+    this.write = this.db.transaction((rows: readonly WriteRow[]) => {
+      const results = rows.map((row) => this.writeOne(row));
+      try {
+        project();
+      } catch (err) {
+        this.projectionError = err;
+      }
+      return results;
+    });
   }
+
+  /** The last error of a projection made with an ingest, for the caller to report. */
+  projectionError: unknown = null;
 
   /** Runs `fn` in one write transaction. */
   transaction<T>(fn: () => T): T {
