@@ -107,10 +107,6 @@ export class StreamHub {
     for (const client of this.clients) this.send(client, chunk);
   }
 
-  heartbeat(): void {
-    for (const client of this.clients) this.send(client, ': heartbeat\n\n');
-  }
-
   closeAll(): void {
     for (const client of this.clients) client.close();
     this.clients.clear();

@@ -71,9 +71,10 @@ export function deriveCall(id: string, unsorted: readonly CallEvent[]): Call {
   const isLegA = (e: CallEvent) => e.leg === 'a' || (e.leg === null && (e.call_uuid === conversation || e.conversation_uuid === null || e.call_uuid === e.conversation_uuid));
   const legA = events.filter(isLegA);
   const cdrs = events.filter((e) => e.type === 'cdr');
-  // the call's own CDR is leg a's; TeleCMI's per-agent missed CDRs are leg b's
-  const cdr = cdrs.find(isLegA) ?? null;
   const live = events.filter((e) => e.type === 'event');
+  // The call's own CDR is leg a's; TeleCMI's per-agent missed CDRs are leg b's. One of those alone
+  // (its leg's live events never came) still says how that call ended: it is not a live call.
+  const cdr = cdrs.find(isLegA) ?? (live.length === 0 ? (cdrs[0] ?? null) : null);
   const lastOf = (list: CallEvent[], statuses: string[]) => [...list].reverse().find((e) => statuses.includes(e.status ?? '')) ?? null;
   const firstOf = (list: CallEvent[], statuses: string[]) => list.find((e) => statuses.includes(e.status ?? '')) ?? null;
 

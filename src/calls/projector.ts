@@ -70,11 +70,12 @@ export class Projector {
     try {
       for (;;) {
         const result = await this.store.project(this.options.batch ?? 500);
-        if (result.entries.length > 0) this.hub.advance();
-        if (result.done) return;
+        if (result.done) break;
       }
     } catch (err) {
       this.options.onError(err);
     }
+    // a store may stitch with the ingest itself (SQLite does): the stream may have moved either way
+    this.hub.advance();
   }
 }
