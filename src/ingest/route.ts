@@ -42,6 +42,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
   app.addHook('onRequest', async (request, reply) => {
     if (allowed && !allowed(request.ip)) return refuse(reply, 'forbidden', 'forbidden_address', request.ip);
     if (webhookTokens.length > 0 && !matchesAnySecret(splitWebhookUrl(request.url).token, webhookTokens)) {
+      request.log.warn({ ip: request.ip, path: splitWebhookUrl(request.url).pathname }, 'a webhook request without a valid token was refused');
       return refuse(reply, 'unauthorized', 'unauthorized_webhook');
     }
   });
@@ -77,6 +78,9 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
       return refuse(reply, 'unavailable', 'database_unavailable');
     }
     if (item.rejection) {
+      // the query is the stored one, without the token
+      const { method, path, query } = item.request;
+      request.log.info({ request_id: result.request_id, method, path, query, code: item.rejection.code }, 'a webhook request was rejected and kept for inspection');
       metrics.webhookRequests.inc({ outcome: 'rejected', kind: 'none' });
       return reply.code(item.rejection.status).send({ ok: false, id: result.request_id, error: { code: item.rejection.code, message: item.rejection.message } });
     }

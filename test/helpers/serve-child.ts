@@ -14,7 +14,7 @@ export interface Target {
 }
 
 /** `callhook serve` from source in a child process, so that it can be killed. */
-export async function serveChild(target: Target, port: number): Promise<Child> {
+export async function serveChild(target: Target, port: number, env: Record<string, string> = {}): Promise<Child> {
   const child = start(process.execPath, ['--import', 'tsx', join(root, 'src', 'cli', 'main.ts'), 'serve'], {
     HOST: '127.0.0.1',
     PORT: String(port),
@@ -22,6 +22,7 @@ export async function serveChild(target: Target, port: number): Promise<Child> {
     DATABASE_URL: target.databaseUrl,
     CALLHOOK_API_TOKEN: API_TOKEN,
     CALLHOOK_LOG_LEVEL: 'warn',
+    ...env,
   });
   await child.waitFor('callhook listening on');
   return child;

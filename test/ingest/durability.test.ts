@@ -6,7 +6,7 @@ import { simulate, type Chaos, type DeliveryResult } from '../../src/simulator/i
 import { freePort, stop } from '../helpers/process.js';
 import { serveChild, storedEvents, waitUntil, type Target } from '../helpers/serve-child.js';
 import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/dialects.js';
-import { tempDir } from '../helpers/server.js';
+import { API_TOKEN, tempDir } from '../helpers/server.js';
 
 /** The simulator's traffic at 32 requests at a time, until aborted. */
 function startLoad(port: number, seed: number, chaos: Chaos[]) {
@@ -129,3 +129,32 @@ describe(`durability (${dialect})`, () => {
   });
 });
 }
+
+describe('logs', () => {
+  it('never contain a webhook token or the API token', async () => {
+    const temp = tempDir();
+    const port = await freePort();
+    const secret = 'webhook-secret-7f3a9c';
+    const child = await serveChild({ dataDir: temp.dir, databaseUrl: '' }, port, { CALLHOOK_WEBHOOK_TOKEN: secret, CALLHOOK_LOG_LEVEL: 'trace' });
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      await fetch(`${url}/webhook/cdr?token=${secret}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"cdr","direction":"inbound","status":"missed","cmiuuid":"log-1"}' });
+      await fetch(`${url}/webhook/cdr?source=crm&token=${secret}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{broken' });
+      await fetch(`${url}/webhook/cdr?token=wrong`, { method: 'POST', body: '{}' });
+      await fetch(`${url}/api/events?cursor=bad`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+      await fetch(`${url}/api/nothing-here?token=${secret}`, { headers: { authorization: `Bearer ${API_TOKEN}` } });
+    } finally {
+      await stop(child);
+      temp.remove();
+    }
+    const logLines = child.output().split('\n').filter((l) => l.startsWith('{'));
+    const rejected = logLines.find((l) => l.includes('rejected and kept for inspection'));
+    assert.ok(rejected, 'the rejected request was logged');
+    assert.match(rejected, /"path":"\/webhook\/cdr","query":"source=crm","code":"invalid_json"/);
+    assert.ok(logLines.some((l) => l.includes('without a valid token was refused')));
+    for (const line of logLines) {
+      assert.ok(!line.includes(secret), `a log line shows the webhook token: ${line}`);
+      assert.ok(!line.includes(API_TOKEN), `a log line shows the API token: ${line}`);
+    }
+  });
+});
