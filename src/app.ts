@@ -75,7 +75,9 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       metrics.commitBatchSize.observe(size);
       metrics.commitSeconds.observe(seconds);
       metrics.databaseUp.set(1);
-      projector.kick();
+      // what was stitched with the ingest only needs sending; leftovers wait for the projector's timer
+      if (store.stitchesOnIngest) hub.advance();
+      else projector.kick();
     },
     onFailure: () => metrics.databaseUp.set(0),
   });

@@ -116,6 +116,8 @@ export interface Store {
   ingest(batch: readonly IngestItem[]): Promise<IngestResult[]>;
   /** How many ingest batches may usefully run at once (one writer: 1; a connection pool: more). */
   readonly concurrentBatches: number;
+  /** Whether ingest stitches its events into calls in the same transaction (else `project` does). */
+  readonly stitchesOnIngest: boolean;
   listEvents(query: EventQuery): Promise<Page<StoredEvent>>;
   getEvent(id: string): Promise<(StoredEvent & { raw: Record<string, unknown> }) | null>;
   listRequests(query: RequestQuery): Promise<Page<StoredRequest>>;

@@ -47,6 +47,8 @@ export interface PostgresOptions {
 export class PostgresStore implements Store {
   /** Batches commit on connections of their own; the rest of the pool serves reads. */
   readonly concurrentBatches = 4;
+  /** Stitching takes a lock shared by all instances: it runs apart, so ingest never waits on it. */
+  readonly stitchesOnIngest = false;
 
   private constructor(
     private readonly pool: pg.Pool,

@@ -44,6 +44,7 @@ function startWriter(file: string): Worker {
  */
 export class SqliteStore implements Store {
   readonly concurrentBatches = 1;
+  readonly stitchesOnIngest = true;
   private readonly db: Database.Database;
   private readonly worker: Worker;
   private readonly pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
