@@ -4,7 +4,9 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Gauge } from 'prom-client';
 import Type from 'typebox';
+import { AlertEngine, type Alert } from './alerts/engine.js';
 import { callRoutes } from './api/calls.js';
+import { statsRoutes } from './api/stats.js';
 import { eventRoutes } from './api/events.js';
 import { streamRoutes } from './api/stream.js';
 import { StreamHub } from './api/stream-hub.js';
@@ -25,6 +27,8 @@ export interface AppDeps {
   /** The resolved API token (from the config or the data directory). */
   apiToken: string;
   metrics?: Metrics;
+  /** Epoch ms now, for the alert rules (tests set the time). */
+  clock?: () => number;
 }
 
 export interface App {
@@ -33,6 +37,9 @@ export interface App {
   metrics: Metrics;
   projector: Projector;
   hub: StreamHub;
+  alerts: AlertEngine;
+  /** Listeners of alert firings and clearings (kind alert.<rule>), beside the live stream. */
+  alertListeners: Set<(alert: Alert) => void>;
 }
 
 /** Builds the whole server without listening: tests call inject() or listen on port 0. */
@@ -81,6 +88,18 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
     onFailure: () => metrics.databaseUp.set(0),
   });
+  const alertListeners = new Set<(alert: Alert) => void>();
+  const alerts = new AlertEngine(
+    store,
+    config,
+    (alert) => {
+      app.log.warn({ alert: { rule: alert.rule, subject: alert.subject, state: alert.state, value: alert.value } }, alert.state === 'firing' ? 'alert fired' : 'alert cleared');
+      hub.publish('alert', { kind: `alert.${alert.rule}`, ...alert });
+      for (const listener of alertListeners) listener(alert);
+    },
+    (err) => app.log.error({ err }, 'checking alert rules failed; tried again at the next interval'),
+    deps.clock,
+  );
   // other instances on the same database advance the stream too
   const stopListening = await store.onStreamAdvance(() => hub.advance());
 
@@ -138,16 +157,21 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     );
     await api.register(eventRoutes, { store });
     await api.register(callRoutes, { store });
+    await api.register(statsRoutes, { store, config });
   });
   await app.register(streamRoutes, { store, hub, apiToken: deps.apiToken });
 
-  app.addHook('onReady', async () => projector.start());
+  app.addHook('onReady', async () => {
+    projector.start();
+    alerts.start();
+  });
   app.addHook('preClose', async () => hub.closeAll());
   app.addHook('onClose', async () => {
     await committer.drain();
     await projector.stop();
+    await alerts.stop();
     await stopListening();
   });
 
-  return { app, committer, metrics, projector, hub };
+  return { app, committer, metrics, projector, hub, alerts, alertListeners };
 }

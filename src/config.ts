@@ -44,6 +44,29 @@ export const ConfigSchema = Type.Object({
     minimum: 1,
     ...meta('CALLHOOK_STALE_AFTER_MIN', 'stale-after', 'A live call with no event for this many minutes is closed as stale and no longer counted as live.'),
   }),
+  tz: Type.String({ default: 'UTC', ...meta('CALLHOOK_TZ', 'tz', 'IANA time zone of statistics by hour, day and weekday, business hours and exports (e.g. Asia/Kolkata), unless a request names one.') }),
+  slSec: Type.Integer({ default: 20, minimum: 0, ...meta('CALLHOOK_SL_SEC', 'sl', 'Service-level threshold in seconds: answered within it counts as in service level.') }),
+  shortAbandonSec: Type.Integer({ default: 5, minimum: 0, ...meta('CALLHOOK_SHORT_ABANDON_SEC', 'short-abandon', 'Callers who hang up within this many seconds are short abandons, counted apart from abandoned.') }),
+  callRateUnit: Type.Enum(['minute', 'call'], {
+    default: 'minute',
+    ...meta('CALLHOOK_CALL_RATE_UNIT', 'call-rate-unit', "How PIOPIY's call_rate is charged: per started minute of talk (minute) or once per call (call). The vendor does not say."),
+  }),
+  alertCallbackMin: Type.Integer({ default: 0, minimum: 0, ...meta('CALLHOOK_ALERT_CALLBACK_MIN', 'alert-callback', 'Alert when a missed call is not called back within this many minutes (0: off).') }),
+  alertServiceLevelPct: Type.Integer({ default: 0, minimum: 0, maximum: 100, ...meta('CALLHOOK_ALERT_SL_PCT', 'alert-sl', 'Alert when the service level of the last 60 minutes falls below this percentage (0: off).') }),
+  alertWaitSec: Type.Integer({ default: 0, minimum: 0, ...meta('CALLHOOK_ALERT_WAIT_SEC', 'alert-wait', 'Alert when a caller has been waiting longer than this many seconds (0: off).') }),
+  alertSilenceMin: Type.Integer({ default: 0, minimum: 0, ...meta('CALLHOOK_ALERT_SILENCE_MIN', 'alert-silence', 'Alert when no webhook has arrived for this many minutes within business hours (0: off).') }),
+  businessHours: Type.String({
+    default: 'mon-fri 09:00-18:00',
+    pattern: '^(mon|tue|wed|thu|fri|sat|sun)(-(mon|tue|wed|thu|fri|sat|sun))? ([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-4]):[0-5][0-9]$',
+    ...meta('CALLHOOK_BUSINESS_HOURS', 'business-hours', 'Days and hours in CALLHOOK_TZ when silence is alerted, e.g. "mon-fri 09:00-18:00" or "mon-sun 00:00-24:00".'),
+  }),
+  alertBalanceBelow: Type.Optional(
+    Type.String({ pattern: '^[0-9]+(\\.[0-9]{1,6})?$', ...meta('CALLHOOK_ALERT_BALANCE_BELOW', 'alert-balance', 'Alert when the PIOPIY balance falls below this amount (unset: off).') }),
+  ),
+  alertBalanceReset: Type.Optional(
+    Type.String({ pattern: '^[0-9]+(\\.[0-9]{1,6})?$', ...meta('CALLHOOK_ALERT_BALANCE_RESET', 'alert-balance-reset', 'The balance alert clears only once the balance is back at or above this amount (default: the alert level), so it does not flap.') }),
+  ),
+  alertIntervalMs: Type.Integer({ default: 15000, minimum: 50, ...meta('CALLHOOK_ALERT_INTERVAL_MS', 'alert-interval', 'How often alert rules are checked, in ms.') }),
   logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', ...meta('CALLHOOK_LOG_LEVEL', 'log-level', 'Level of the JSON log lines on stdout.') }),
 });
 
@@ -110,7 +133,13 @@ export function resolveConfig(args: Readonly<Record<string, string | undefined>>
     const meta = SETTINGS.find((s) => s.key === key);
     throw new ConfigError(`${meta ? `${meta.env} (--${meta.flag})` : 'a setting'} ${first?.message ?? 'is invalid'}: ${meta?.description ?? ''}`);
   }
-  return out as Config;
+  const config = out as Config;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: config.tz });
+  } catch {
+    throw new ConfigError(`CALLHOOK_TZ (--tz) must be an IANA time-zone name such as Asia/Kolkata, got "${config.tz}"`);
+  }
+  return config;
 }
 
 /** Reads the process environment: the one place that does. */

@@ -59,6 +59,14 @@ export const ERRORS = {
     status: 400,
     message: 'tz must be an IANA time-zone name such as UTC, Europe/London or Asia/Kolkata.',
   },
+  invalid_range: {
+    status: 400,
+    message: 'since must be before until, and the range at most 400 days: give both as ISO 8601 times.',
+  },
+  already_resolved: {
+    status: 409,
+    message: 'This callback item is already resolved: a new missed call opens a new one.',
+  },
   handler_failed: {
     status: 500,
     message: 'A webhook handler threw: see onError and the server log.',

@@ -25,15 +25,16 @@ export interface Running {
   /** Resolves when every event stored so far is stitched into its call. */
   settle: () => Promise<void>;
   projector: App['projector'];
+  alerts: App['alerts'];
   close: () => Promise<void>;
 }
 
 /** The composition root: config -> store -> app -> listen, and a graceful close. */
-export async function startServer(config: Config, print: (line: string) => void): Promise<Running> {
+export async function startServer(config: Config, print: (line: string) => void, options: { clock?: () => number } = {}): Promise<Running> {
   let logConnectionError = (err: Error) => print(`database connection lost: ${err.message}`);
   const store = await openStore(config, { onConnectionError: (err) => logConnectionError(err) });
   const api = resolveApiToken(config);
-  const { app, projector, committer } = await buildApp({ config, store, apiToken: api.token });
+  const { app, projector, committer, alerts } = await buildApp({ config, store, apiToken: api.token, ...options });
   logConnectionError = (err) => app.log.warn({ err }, 'a database connection was lost; callhook reconnects when the database answers');
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -55,6 +56,7 @@ export async function startServer(config: Config, print: (line: string) => void)
   return {
     url: local,
     projector,
+    alerts,
     settle: async () => {
       await committer.drain();
       projector.kick();

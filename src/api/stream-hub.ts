@@ -103,7 +103,12 @@ export class StreamHub {
 
   /** A call that changed without an event (closed as stale): sent live, with no stream position. */
   publishCall(call: Call): void {
-    const chunk = `event: call\ndata: ${JSON.stringify(call)}\n\n`;
+    this.publish('call', call);
+  }
+
+  /** A message that is not a stream position (a call closed as stale, an alert): sent live only. */
+  publish(event: string, data: unknown): void {
+    const chunk = `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
     for (const client of this.clients) this.send(client, chunk);
   }
 

@@ -6,6 +6,7 @@ import { migrateHelp, runMigrate } from './migrate.js';
 import { rebuildHelp, runRebuild } from './rebuild.js';
 import { serve, serveHelp } from './serve.js';
 import { runSimulate, simulateHelp } from './simulate.js';
+import { runStats, statsHelp } from './stats.js';
 import { runTail, tailHelp } from './tail.js';
 
 const HELP = `callhook: durable webhooks, calls and statistics for TeleCMI and PIOPIY
@@ -19,19 +20,21 @@ Commands:
   rebuild     derive every call again from the stored events
   tail        follow the live stream of a running server, one line per event
   export      write calls or events as CSV or JSON lines from the database
+  stats       print call-center statistics as a table
 
 Run "callhook <command> --help" for a command's options and environment variables.`;
 
-const HELPS: Record<string, string> = { serve: serveHelp, simulate: simulateHelp, migrate: migrateHelp, rebuild: rebuildHelp, tail: tailHelp, export: exportHelp };
+const HELPS: Record<string, string> = { serve: serveHelp, simulate: simulateHelp, migrate: migrateHelp, rebuild: rebuildHelp, tail: tailHelp, export: exportHelp, stats: statsHelp };
 
 type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
 const text = (names: readonly string[]): Options => Object.fromEntries(names.map((n) => [n, { type: 'string' }]));
 const OPTIONS: Record<string, Options> = {
   serve: text(SETTINGS.map((s) => s.flag)),
-  simulate: { ...text(['url', 'calls', 'rate', 'seed', 'start', 'chaos', 'speed', 'concurrency']), 'dry-run': { type: 'boolean' } },
+  simulate: { ...text(['url', 'calls', 'rate', 'seed', 'start', 'chaos', 'returning', 'speed', 'concurrency']), 'dry-run': { type: 'boolean' } },
   migrate: { ...text(['database-url', 'data-dir']), 'dry-run': { type: 'boolean' } },
   rebuild: text(['database-url', 'data-dir', 'stale-after']),
   tail: { ...text(['url', 'token', 'kind', 'data-dir']), json: { type: 'boolean' } },
+  stats: { ...text(['since', 'until', 'group-by', 'tz', 'sl', 'data-dir', 'database-url']), json: { type: 'boolean' } },
   export: {
     ...text(['format', 'tz', 'direction', 'status', 'agent', 'team', 'number', 'since', 'until', 'kind', 'platform', 'data-dir', 'database-url']),
     calls: { type: 'boolean' },
@@ -64,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
     if (command === 'migrate') return await runMigrate(args, dryRun);
     if (command === 'rebuild') return await runRebuild(args);
     if (command === 'tail') return await runTail(args, flag('json'));
+    if (command === 'stats') return await runStats(args, flag('json'));
     if (command === 'export') return await runExport(args, { calls: flag('calls'), events: flag('events') });
     return await runSimulate(args, dryRun);
   } catch (err) {

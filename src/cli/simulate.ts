@@ -3,7 +3,7 @@ import { CHAOS_KINDS, generateDeliveries, simulate, type Chaos } from '../simula
 export const simulateHelp = `callhook simulate: send realistic TeleCMI and PIOPIY call flows to a webhook URL
 
 Usage: callhook simulate --url <webhook url> [--calls N] [--rate R] [--seed S] [--start ISO]
-                         [--chaos dup,reorder,drop-cdr] [--speed X] [--concurrency C] [--dry-run]
+                         [--chaos dup,reorder,drop-cdr] [--returning P] [--speed X] [--concurrency C] [--dry-run]
 
   --url          the webhook base URL, e.g. http://localhost:5000/webhook?token=s3cret
   --calls        how many calls (default 20)
@@ -11,6 +11,7 @@ Usage: callhook simulate --url <webhook url> [--calls N] [--rate R] [--seed S] [
   --seed         the same seed (and --start) gives the same deliveries (default 1)
   --start        time of the first call, ISO 8601 (default now)
   --chaos        dup: the platform's redeliveries; reorder: deliveries out of order; drop-cdr: lost CDRs
+  --returning    chance (0-1) that a call's customer called or was called before (default 0)
   --speed        0 sends as fast as possible (default); N paces at N times real time
   --concurrency  requests in flight at once (default 8)
   --dry-run      print the deliveries as JSON lines instead of sending them
@@ -37,6 +38,7 @@ export async function runSimulate(args: Record<string, string | undefined>, dryR
     seed: number(args, 'seed', 1),
     chaos: chaos as Chaos[],
     start,
+    returning: Math.min(1, number(args, 'returning', 0)),
   };
   if (dryRun) {
     for (const d of generateDeliveries(options).deliveries) process.stdout.write(`${JSON.stringify(d)}\n`);

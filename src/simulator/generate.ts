@@ -17,6 +17,8 @@ export interface GenerateOptions {
   chaos?: readonly Chaos[];
   /** Epoch ms of the first arrival; default 2026-01-05T09:00:00Z. */
   start?: number;
+  /** Chance that a call's customer is one seen before (callbacks, repeat callers); default 0. */
+  returning?: number;
 }
 
 export type Flow = 'telecmi.inbound' | 'telecmi.outbound' | 'piopiy.inbound' | 'piopiy.outbound';
@@ -103,7 +105,14 @@ export function generateDeliveries(options: GenerateOptions = {}): Generated {
   };
   // PIOPIY request ids are 43-character tokens, not UUIDs (vendor-docs §5.8)
   const token = () => Array.from({ length: 43 }, () => pick(TOKEN_CHARS)).join('');
-  const customer = () => `44${7000000000 + between(0, 999_999_999)}`;
+  const returning = options.returning ?? 0;
+  const seen: string[] = [];
+  const customer = () => {
+    if (returning > 0 && seen.length > 0 && rand() < returning) return pick(seen);
+    const number = `44${7000000000 + between(0, 999_999_999)}`;
+    if (returning > 0) seen.push(number);
+    return number;
+  };
 
   const calls: SimCall[] = [];
   const out: Omit<Delivery, 'seq'>[] = [];
@@ -283,7 +292,9 @@ function piopiyInbound(ctx: FlowContext): SimCall {
   });
   return {
     index: ctx.index, flow: 'piopiy.inbound', platform: 'piopiy', direction: 'inbound', conversation_uuid: conv, answered, from, to: PIOPIY_VN,
-    agent: null, team: null, ivr_name: null, arrived_at: s * 1000, answered_at: answered ? answerAt * 1000 : null, ended_at: end * 1000, wait_sec: null,
+    agent: null, team: null, ivr_name: null, arrived_at: s * 1000, answered_at: answered ? answerAt * 1000 : null, ended_at: end * 1000,
+    // a missed caller waited from start to end; an answered call's wait is not reported
+    wait_sec: answered ? null : end - s,
     talk_sec: talk, hangup_reason: null, voicemail: null, recording: null, agents_tried: 0, call_rate: answered ? rate : '0', cdr_dropped: ctx.dropCdr,
   };
 }

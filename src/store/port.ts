@@ -1,4 +1,5 @@
 import type { Call, CallStatus } from '../calls/call-schema.js';
+import type { Resolution } from '../calls/missed.js';
 import type { ErrorBody } from '../errors.js';
 import type { Event } from '../payloads/event-schema.js';
 
@@ -107,6 +108,13 @@ export interface CallQuery {
   before?: { started_at: string; id: string } | undefined;
 }
 
+/** A statement with `?` placeholders bound in order, in SQL that SQLite and PostgreSQL both run. */
+export interface Sql {
+  sql: string;
+  params: (string | number | null)[];
+}
+export type Row = Record<string, unknown>;
+
 /**
  * The storage port: only what the app calls. One implementation per dialect; service code never
  * asks which one it has.
@@ -142,6 +150,15 @@ export interface Store {
   streamHead(): Promise<string | null>;
   /** Calls `listener` when another instance advanced the stream; returns a function that stops it. */
   onStreamAdvance(listener: () => void): Promise<() => Promise<void>>;
+  /**
+   * Read-only statements built by the domain modules (src/stats, src/calls/missed.ts, src/alerts),
+   * run on one snapshot; numbers may come back as strings (PostgreSQL's bigint and numeric).
+   */
+  read(queries: readonly Sql[]): Promise<Row[][]>;
+  /** Statements run in one write transaction; each gives the rows it returns (RETURNING). */
+  write(statements: readonly Sql[]): Promise<Row[][]>;
+  /** Records a manual resolution of a number's open callback item and derives its queue again from `since`. */
+  resolveMissed(resolution: Resolution, since: string): Promise<void>;
   /** Throws when the database does not answer. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -182,6 +182,18 @@ export function callFilters(q: CallQuery, prefix: { condition: string; pattern: 
   };
 }
 
+/** The calls table's columns and their PostgreSQL array types, in the order every upsert writes them. */
+export const CALL_COLUMNS = [
+  ['id', 'text'], ['platform', 'text'], ['direction', 'text'], ['status', 'text'], ['from_number', 'text'], ['to_number', 'text'],
+  ['agent', 'text'], ['team', 'text'], ['started_at', 'text'], ['wait_sec', 'int'], ['has_recording', 'bool'], ['has_voicemail', 'bool'],
+  ['last_event_at', 'text'], ['stale', 'bool'], ['data', 'text'], ['started_s', 'bigint'], ['ended_s', 'bigint'], ['talk_sec', 'int'],
+  ['hangup_reason', 'text'], ['ivr_name', 'text'], ['rate_micros', 'bigint'], ['balance_micros', 'bigint'],
+] as const;
+
+const epochSeconds = (iso: string | null) => (iso === null ? null : Math.floor(Date.parse(iso) / 1000));
+/** An exact decimal as an integer number of millionths (rates and balances are given to six places). */
+export const micros = (decimal: string | null) => (decimal === null || decimal === '' || !Number.isFinite(Number(decimal)) ? null : Math.round(Number(decimal) * 1_000_000));
+
 /** A call as the columns of the calls table; `bool` writes a boolean the dialect's way. */
 export function callColumns<B>(call: Call, bool: (b: boolean) => B) {
   return {
@@ -201,8 +213,34 @@ export function callColumns<B>(call: Call, bool: (b: boolean) => B) {
     last_event_at: call.last_event_at,
     stale: bool(call.stale),
     data: JSON.stringify(call),
+    started_s: epochSeconds(call.started_at),
+    ended_s: epochSeconds(call.ended_at),
+    talk_sec: call.talk_sec,
+    hangup_reason: call.hangup_reason,
+    ivr_name: call.ivr_name,
+    rate_micros: micros(call.call_rate),
+    balance_micros: micros(call.balance),
+  } satisfies Record<(typeof CALL_COLUMNS)[number][0], unknown>;
+}
+
+/** INSERT … ON CONFLICT for calls, with `values` giving the source of the rows in the dialect's way. */
+export function upsertCallsSql(values: string): string {
+  const names = CALL_COLUMNS.map(([n]) => n);
+  const updates = names.filter((n) => n !== 'id').map((n) => `${n} = excluded.${n}`);
+  return `INSERT INTO calls (${names.join(', ')}) ${values} ON CONFLICT (id) DO UPDATE SET ${updates.join(', ')}`;
+}
+
+/** PostgreSQL: the calls as one array parameter per column, for `SELECT * FROM unnest(…)`. */
+export function pgCallArrays(calls: readonly Call[]): { sql: string; params: unknown[][] } {
+  const rows = calls.map((c) => callColumns(c, (b) => b));
+  return {
+    sql: `SELECT * FROM unnest(${CALL_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})`,
+    params: CALL_COLUMNS.map(([name]) => rows.map((r) => r[name])),
   };
 }
+
+/** SQLite: the named-parameter VALUES clause matching callColumns. */
+export const SQLITE_CALL_VALUES = `VALUES (${CALL_COLUMNS.map(([n]) => `@${n}`).join(', ')})`;
 
 export function callFromRow(row: { data: string }): Call {
   return JSON.parse(row.data) as Call;

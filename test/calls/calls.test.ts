@@ -4,25 +4,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { Call } from '../../src/calls/call-schema.js';
-import { generateDeliveries, sendDelivery, type Delivery, type SimCall } from '../../src/simulator/index.js';
+import { generateDeliveries, type SimCall } from '../../src/simulator/index.js';
 import { DIALECTS } from '../helpers/dialects.js';
 import { loadFixtures } from '../helpers/fixtures.js';
 import { postJson, startTestServer, type TestServer } from '../helpers/server.js';
+import { sendAll } from '../helpers/simulate.js';
 
 const fixtures = loadFixtures();
 const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
-
-async function sendAll(srv: TestServer, deliveries: readonly Delivery[], concurrency = 4): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < deliveries.length) {
-      const r = await sendDelivery(`${srv.url}/webhook`, deliveries[next++] as Delivery);
-      assert.ok(r.status === 200 || r.status === 202, `${r.status} ${r.body}`);
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  await srv.settle();
-}
 
 async function allCalls(srv: TestServer, query = ''): Promise<Call[]> {
   const out: Call[] = [];

@@ -27,7 +27,7 @@ export function tempDir(prefix = 'callhook-test-'): { dir: string; remove: () =>
  * The real server on a free port with its own data directory and, on PostgreSQL, its own database;
  * settings as environment variables.
  */
-export async function startTestServer(dialect: Dialect, env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(dialect: Dialect, env: Record<string, string> = {}, options: { clock?: () => number } = {}): Promise<TestServer> {
   const temp = env['CALLHOOK_DATA_DIR'] ? null : tempDir();
   const database = dialect === 'postgres' && !env['DATABASE_URL'] ? await freshDatabase() : null;
   const config = resolveConfig(
@@ -35,7 +35,7 @@ export async function startTestServer(dialect: Dialect, env: Record<string, stri
     { HOST: '127.0.0.1', PORT: '0', CALLHOOK_LOG_LEVEL: 'silent', CALLHOOK_API_TOKEN: API_TOKEN, CALLHOOK_DATA_DIR: temp?.dir ?? '', DATABASE_URL: database?.url ?? '', ...env },
   );
   const lines: string[] = [];
-  const running = await startServer(config, (line) => lines.push(line));
+  const running = await startServer(config, (line) => lines.push(line), options);
   const url = running.url;
   return {
     url,

@@ -2,8 +2,9 @@ import type pg from 'pg';
 import type { Call } from '../../calls/call-schema.js';
 import { resolveKeys } from '../../calls/derive.js';
 import { planProjection, type KeyedEvent, type ProjectionPlan } from '../../calls/projection.js';
-import type { ProjectionResult } from '../port.js';
-import { callColumns, eventFromRow, type EventRow } from '../rows.js';
+import { syncQueue } from '../../calls/missed.js';
+import type { ProjectionResult, Row, Sql } from '../port.js';
+import { eventFromRow, pgCallArrays, upsertCallsSql, type EventRow } from '../rows.js';
 
 type KeyedRow = EventRow & { call_key: string | null };
 
@@ -11,14 +12,6 @@ const EVENT_COLUMNS = 'id::text, received_at, redeliveries, data, call_key';
 /** Held for the length of a projection transaction: one projection at a time, across instances. */
 const PROJECTION_LOCK = 7_301_225_302;
 export const STREAM_CHANNEL = 'callhook_stream';
-
-const UPSERT_CALL = `
-  INSERT INTO calls (id, platform, direction, status, from_number, to_number, agent, team, started_at, wait_sec, has_recording, has_voicemail, last_event_at, stale, data)
-  SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[], $11::bool[], $12::bool[], $13::text[], $14::bool[], $15::text[])
-  ON CONFLICT (id) DO UPDATE SET platform = excluded.platform, direction = excluded.direction, status = excluded.status,
-    from_number = excluded.from_number, to_number = excluded.to_number, agent = excluded.agent, team = excluded.team,
-    started_at = excluded.started_at, wait_sec = excluded.wait_sec, has_recording = excluded.has_recording,
-    has_voicemail = excluded.has_voicemail, last_event_at = excluded.last_event_at, stale = excluded.stale, data = excluded.data`;
 
 /**
  * Stitching events into calls on PostgreSQL: the pure plan (src/calls/projection.ts) between
@@ -51,6 +44,8 @@ export class PostgresProjection {
 
   async rebuild(): Promise<number> {
     await this.client.query('DELETE FROM calls');
+    await this.client.query('DELETE FROM missed_calls');
+    await this.client.query('DELETE FROM missed_items');
     await this.client.query('UPDATE events SET call_key = NULL');
     let last = '0';
     for (;;) {
@@ -95,31 +90,28 @@ export class PostgresProjection {
     }
     await this.upsert(plan.calls);
     if (plan.deleted.length > 0) await this.client.query('DELETE FROM calls WHERE id = ANY($1)', [plan.deleted]);
+    await this.drive(syncQueue({ changed: plan.calls, deleted: plan.deleted }));
     return plan;
+  }
+
+  /** Runs the queue's reads and then its writes, in this transaction. */
+  async drive(sync: Generator<Sql, Sql[], Row[]>): Promise<void> {
+    let step = sync.next([]);
+    while (!step.done) step = sync.next((await this.client.query(dollars(step.value.sql), step.value.params)).rows as Row[]);
+    for (const w of step.value) await this.client.query(dollars(w.sql), w.params);
   }
 
   private async upsert(calls: Call[]): Promise<void> {
     if (calls.length === 0) return;
-    const rows = calls.map((c) => callColumns(c, (b) => b));
-    const column = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((r) => r[k]);
-    await this.client.query(UPSERT_CALL, [
-      column('id'),
-      column('platform'),
-      column('direction'),
-      column('status'),
-      column('from_number'),
-      column('to_number'),
-      column('agent'),
-      column('team'),
-      column('started_at'),
-      column('wait_sec'),
-      column('has_recording'),
-      column('has_voicemail'),
-      column('last_event_at'),
-      column('stale'),
-      column('data'),
-    ]);
+    const { sql, params } = pgCallArrays(calls);
+    await this.client.query(upsertCallsSql(sql), params);
   }
+}
+
+/** The portable `?` placeholders as PostgreSQL's $1, $2, … (the shared SQL has no other question marks). */
+export function dollars(sql: string): string {
+  let i = 0;
+  return sql.replace(/\?/g, () => `$${++i}`);
 }
 
 function keyed(rows: KeyedRow[]): KeyedEvent[] {

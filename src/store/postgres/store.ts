@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Call } from '../../calls/call-schema.js';
+import { syncQueue, type Resolution } from '../../calls/missed.js';
 import {
   isStoreId,
   type CallQuery,
@@ -10,6 +11,8 @@ import {
   type Page,
   type ProjectionResult,
   type RequestQuery,
+  type Row,
+  type Sql,
   type Store,
   type StoredEvent,
   type StoredRequest,
@@ -31,7 +34,7 @@ import {
   type WriteRow,
 } from '../rows.js';
 import { migratePostgres } from './migrate.js';
-import { PostgresProjection, STREAM_CHANNEL } from './projection.js';
+import { dollars, PostgresProjection, STREAM_CHANNEL } from './projection.js';
 
 export interface PostgresOptions {
   /** Called with errors of idle connections (the database went away); they are not fatal. */
@@ -314,6 +317,32 @@ export class PostgresStore implements Store {
     if (!isStoreId(id)) return null;
     const res = await this.pool.query<RequestRow>(`SELECT ${REQUEST_COLUMNS} FROM requests WHERE id = $1`, [id]);
     return res.rows[0] ? requestFromRow(res.rows[0]) : null;
+  }
+
+  read(queries: readonly Sql[]): Promise<Row[][]> {
+    return this.transaction(async (client) => {
+      await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const out: Row[][] = [];
+      for (const q of queries) out.push((await client.query(dollars(q.sql), q.params)).rows as Row[]);
+      return out;
+    });
+  }
+
+  write(statements: readonly Sql[]): Promise<Row[][]> {
+    return this.transaction(async (client) => {
+      const out: Row[][] = [];
+      for (const s of statements) out.push((await client.query(dollars(s.sql), s.params)).rows as Row[]);
+      return out;
+    });
+  }
+
+  /** Under the projection lock: the queue of a number is derived by one transaction at a time. */
+  resolveMissed(resolution: Resolution, since: string): Promise<void> {
+    return this.transaction(async (client) => {
+      await PostgresProjection.lock(client);
+      await client.query('INSERT INTO missed_resolutions (number, resolved_at, note) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [resolution.number, resolution.resolved_at, resolution.note]);
+      await new PostgresProjection(client).drive(syncQueue({ touch: [{ number: resolution.number, since }] }));
+    });
   }
 
   async ping(): Promise<void> {

@@ -2,8 +2,9 @@ import type Database from 'better-sqlite3';
 import type { Call } from '../../calls/call-schema.js';
 import { resolveKeys } from '../../calls/derive.js';
 import { planProjection, type KeyedEvent, type ProjectionPlan } from '../../calls/projection.js';
-import type { ProjectionResult } from '../port.js';
-import { callColumns, eventFromRow, type EventRow } from '../rows.js';
+import { syncQueue, type Resolution } from '../../calls/missed.js';
+import type { ProjectionResult, Row, Sql } from '../port.js';
+import { callColumns, eventFromRow, SQLITE_CALL_VALUES, upsertCallsSql, type EventRow } from '../rows.js';
 
 type KeyedRow = EventRow & { call_key: string | null };
 
@@ -34,13 +35,7 @@ export class SqliteProjection {
     this.setKey = db.prepare('UPDATE events SET call_key = ? WHERE id = ?');
     this.setSeq = db.prepare('UPDATE events SET stream_seq = ? WHERE id = ?');
     this.maxSeq = db.prepare('SELECT coalesce(max(stream_seq), 0) FROM events').pluck();
-    this.upsert = db.prepare(`
-      INSERT INTO calls (id, platform, direction, status, from_number, to_number, agent, team, started_at, wait_sec, has_recording, has_voicemail, last_event_at, stale, data)
-      VALUES (@id, @platform, @direction, @status, @from_number, @to_number, @agent, @team, @started_at, @wait_sec, @has_recording, @has_voicemail, @last_event_at, @stale, @data)
-      ON CONFLICT (id) DO UPDATE SET platform = excluded.platform, direction = excluded.direction, status = excluded.status,
-        from_number = excluded.from_number, to_number = excluded.to_number, agent = excluded.agent, team = excluded.team,
-        started_at = excluded.started_at, wait_sec = excluded.wait_sec, has_recording = excluded.has_recording,
-        has_voicemail = excluded.has_voicemail, last_event_at = excluded.last_event_at, stale = excluded.stale, data = excluded.data`);
+    this.upsert = db.prepare(upsertCallsSql(SQLITE_CALL_VALUES));
     this.remove = db.prepare('DELETE FROM calls WHERE id = ?');
   }
 
@@ -63,6 +58,8 @@ export class SqliteProjection {
   /** Derives every call again, walking the events in id order. */
   rebuild(): number {
     this.db.prepare('DELETE FROM calls').run();
+    this.db.prepare('DELETE FROM missed_calls').run();
+    this.db.prepare('DELETE FROM missed_items').run();
     this.db.prepare('UPDATE events SET call_key = NULL').run();
     let last = 0;
     for (;;) {
@@ -101,7 +98,31 @@ export class SqliteProjection {
     for (const k of plan.keys) this.setKey.run(k.call_key, k.id);
     for (const call of plan.calls) this.upsert.run(callColumns(call, (b) => (b ? 1 : 0)));
     for (const id of plan.deleted) this.remove.run(id);
+    this.drive(syncQueue({ changed: plan.calls, deleted: plan.deleted }));
     return plan;
+  }
+
+  /** Runs the queue's reads and then its writes, in the caller's transaction. */
+  drive(sync: Generator<Sql, Sql[], Row[]>): void {
+    let step = sync.next([]);
+    while (!step.done) step = sync.next(this.db.prepare(step.value.sql).all(...step.value.params) as Row[]);
+    for (const w of step.value) this.db.prepare(w.sql).run(...w.params);
+  }
+
+  /** A manual resolution of a number's callback item, and its queue derived again. */
+  resolveMissed(resolution: Resolution, since: string): void {
+    this.db.prepare('INSERT INTO missed_resolutions (number, resolved_at, note) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(resolution.number, resolution.resolved_at, resolution.note);
+    this.drive(syncQueue({ touch: [{ number: resolution.number, since }] }));
+  }
+
+  /** Statements of the write port, each giving the rows it returns. */
+  statements(list: readonly Sql[]): Row[][] {
+    return list.map((s) => {
+      const st = this.db.prepare(s.sql);
+      if (st.reader) return st.all(...s.params) as Row[];
+      st.run(...s.params);
+      return [];
+    });
   }
 
 }

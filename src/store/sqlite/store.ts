@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import type { Call } from '../../calls/call-schema.js';
+import type { Resolution } from '../../calls/missed.js';
 import {
   isStoreId,
   type CallQuery,
@@ -13,6 +14,8 @@ import {
   type Page,
   type ProjectionResult,
   type RequestQuery,
+  type Row,
+  type Sql,
   type Store,
   type StoredEvent,
   type StoredRequest,
@@ -172,6 +175,18 @@ export class SqliteStore implements Store {
     if (!isStoreId(id)) return null;
     const row = this.db.prepare('SELECT * FROM requests WHERE id = ?').get(id) as RequestRow | undefined;
     return row ? requestFromRow(row) : null;
+  }
+
+  async read(queries: readonly Sql[]): Promise<Row[][]> {
+    return this.db.transaction(() => queries.map((q) => this.db.prepare(q.sql).all(...q.params) as Row[]))();
+  }
+
+  write(statements: readonly Sql[]): Promise<Row[][]> {
+    return this.send<Row[][]>({ op: 'statements', statements: [...statements] });
+  }
+
+  resolveMissed(resolution: Resolution, since: string): Promise<void> {
+    return this.send<void>({ op: 'resolve-missed', resolution, since });
   }
 
   async ping(): Promise<void> {

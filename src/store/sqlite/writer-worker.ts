@@ -1,4 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import type { Resolution } from '../../calls/missed.js';
+import type { Sql } from '../port.js';
 import type { WriteRow } from '../rows.js';
 import { SqliteWriter } from './writer.js';
 
@@ -11,6 +13,8 @@ export type WriterRequest =
   | { seq: number; op: 'project'; limit: number }
   | { seq: number; op: 'rebuild' }
   | { seq: number; op: 'close-stale'; before: string }
+  | { seq: number; op: 'statements'; statements: Sql[] }
+  | { seq: number; op: 'resolve-missed'; resolution: Resolution; since: string }
   | { seq: number; op: 'close' };
 export type WriterResponse = { seq: number; result: unknown } | { seq: number; error: string };
 
@@ -42,6 +46,10 @@ if (port) {
         return writer.transaction(() => writer.projection.rebuild());
       case 'close-stale':
         return writer.transaction(() => writer.projection.closeStale(msg.before));
+      case 'statements':
+        return writer.transaction(() => writer.projection.statements(msg.statements));
+      case 'resolve-missed':
+        return writer.transaction(() => writer.projection.resolveMissed(msg.resolution, msg.since));
       case 'close':
         writer.close();
         return null;
