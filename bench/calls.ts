@@ -18,7 +18,8 @@ import type { Call } from '../src/calls/call-schema.js';
 import { deriveCall, resolveKeys } from '../src/calls/derive.js';
 import { dedupKey, normalizePayload } from '../src/payloads/index.js';
 import { generateDeliveries } from '../src/simulator/index.js';
-import { callColumns } from '../src/store/rows.js';
+import { deriveItems, queueNumber, type Membership, type MissedItem, type QueueCall } from '../src/calls/missed.js';
+import { CALL_COLUMNS, callColumns, pgCallArrays, SQLITE_CALL_VALUES } from '../src/store/rows.js';
 import { migrateSqlite } from '../src/store/sqlite/migrate.js';
 import { migrateStore } from '../src/store/index.js';
 import { freePort } from '../test/helpers/process.js';
@@ -59,7 +60,30 @@ function copy(call: Call, r: number): Call {
   if (r === 0) return call;
   const shift = (t: string | null) => (t === null ? null : new Date(Date.parse(t) - r * DAY / 4).toISOString());
   const live = ['waiting', 'ringing', 'in_progress'].includes(call.status);
-  return { ...call, id: `${call.id}-${r}`, status: live ? 'ended' : call.status, started_at: shift(call.started_at), answered_at: shift(call.answered_at), ended_at: shift(call.ended_at), last_event_at: shift(call.last_event_at) };
+  // each round's customers are others: the same digits with the round in place of three of them
+  const customer = (n: string | null) => (n === null || n.length < 10 ? n : `${n.slice(0, 2)}${String(r % 1000).padStart(3, '0')}${n.slice(5)}`);
+  const inbound = call.direction === 'inbound';
+  return {
+    ...call, id: `${call.id}-${r}`, status: live ? 'ended' : call.status, from: inbound ? customer(call.from) : call.from, to: inbound ? call.to : customer(call.to),
+    started_at: shift(call.started_at), answered_at: shift(call.answered_at), ended_at: shift(call.ended_at), last_event_at: shift(call.last_event_at),
+  };
+}
+
+/** The callback queue of one round's calls, derived as the server does, per customer number. */
+function queue(calls: Call[]): { items: MissedItem[]; members: Membership[] } {
+  const byNumber = new Map<string, QueueCall[]>();
+  for (const c of calls) {
+    const n = queueNumber(c);
+    if (n !== null && c.started_at !== null) byNumber.set(n, [...(byNumber.get(n) ?? []), { ...c, started_at: c.started_at }]);
+  }
+  const items: MissedItem[] = [];
+  const members: Membership[] = [];
+  for (const [n, list] of byNumber) {
+    const d = deriveItems(n, list, [], '');
+    items.push(...d.items);
+    members.push(...d.members);
+  }
+  return { items, members };
 }
 
 async function seedSqlite(dir: string, t: ReturnType<typeof template>): Promise<void> {
@@ -68,12 +92,18 @@ async function seedSqlite(dir: string, t: ReturnType<typeof template>): Promise<
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
   migrateSqlite(db);
-  const insertCall = db.prepare(`INSERT INTO calls (id, platform, direction, status, from_number, to_number, agent, team, started_at, wait_sec, has_recording, has_voicemail, last_event_at, stale, data)
-    VALUES (@id, @platform, @direction, @status, @from_number, @to_number, @agent, @team, @started_at, @wait_sec, @has_recording, @has_voicemail, @last_event_at, @stale, @data)`);
+  const insertCall = db.prepare(`INSERT INTO calls (${CALL_COLUMNS.map(([n]) => n).join(', ')}) ${SQLITE_CALL_VALUES}`);
+  const insertItem = db.prepare(`INSERT INTO missed_items (id, number, first_missed_at, last_missed_at, attempts, voicemail, team, ivr_name, state, resolved_at, resolved_by, note, time_to_callback_sec, call_ids)
+    VALUES (@id, @number, @first_missed_at, @last_missed_at, @attempts, @voicemail, @team, @ivr_name, @state, @resolved_at, @resolved_by, @note, @time_to_callback_sec, @call_ids)`);
+  const insertMember = db.prepare('INSERT INTO missed_calls (call_id, item_id, number, callback_sec) VALUES (@call_id, @item_id, @number, @callback_sec)');
   const insertEvent = db.prepare(`INSERT INTO events (id, dedup_key, received_at, platform, kind, call_uuid, conversation_uuid, call_key, stream_seq, data, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
   const rounds = Math.ceil(TOTAL / t.calls.length);
   const batch = db.transaction((r: number) => {
-    for (const c of t.calls) insertCall.run(callColumns(copy(c, r), (b) => (b ? 1 : 0)));
+    const calls = t.calls.map((c) => copy(c, r));
+    for (const c of calls) insertCall.run(callColumns(c, (b) => (b ? 1 : 0)));
+    const { items, members } = queue(calls);
+    for (const i of items) insertItem.run({ ...i, call_ids: JSON.stringify(i.call_ids) });
+    for (const m of members) insertMember.run(m);
   });
   for (let r = 0; r < rounds; r++) batch(r);
   db.transaction(() => {
@@ -92,13 +122,19 @@ async function seedPostgres(url: string, t: ReturnType<typeof template>): Promis
   try {
     const rounds = Math.ceil(TOTAL / t.calls.length);
     for (let r = 0; r < rounds; r++) {
-      const rows = t.calls.map((c) => callColumns(copy(c, r), (b) => b));
-      const col = <K extends keyof (typeof rows)[number]>(k: K) => rows.map((x) => x[k]);
+      const calls = t.calls.map((c) => copy(c, r));
+      const { sql, params } = pgCallArrays(calls);
+      await client.query(`INSERT INTO calls (${CALL_COLUMNS.map(([n]) => n).join(', ')}) ${sql}`, params);
+      const { items, members } = queue(calls);
       await client.query(
-        `INSERT INTO calls (id, platform, direction, status, from_number, to_number, agent, team, started_at, wait_sec, has_recording, has_voicemail, last_event_at, stale, data)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::int[], $11::bool[], $12::bool[], $13::text[], $14::bool[], $15::text[])`,
-        [col('id'), col('platform'), col('direction'), col('status'), col('from_number'), col('to_number'), col('agent'), col('team'), col('started_at'), col('wait_sec'), col('has_recording'), col('has_voicemail'), col('last_event_at'), col('stale'), col('data')],
+        `INSERT INTO missed_items (id, number, first_missed_at, last_missed_at, attempts, voicemail, team, ivr_name, state, resolved_at, resolved_by, note, time_to_callback_sec, call_ids)
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::int[], $14::text[])`,
+        [items.map((i) => i.id), items.map((i) => i.number), items.map((i) => i.first_missed_at), items.map((i) => i.last_missed_at), items.map((i) => i.attempts), items.map((i) => i.voicemail), items.map((i) => i.team),
+          items.map((i) => i.ivr_name), items.map((i) => i.state), items.map((i) => i.resolved_at), items.map((i) => i.resolved_by), items.map((i) => i.note), items.map((i) => i.time_to_callback_sec), items.map((i) => JSON.stringify(i.call_ids))],
       );
+      await client.query('INSERT INTO missed_calls (call_id, item_id, number, callback_sec) SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int[])', [
+        members.map((m) => m.call_id), members.map((m) => m.item_id), members.map((m) => m.number), members.map((m) => m.callback_sec),
+      ]);
     }
     const ev = t.events;
     await client.query(
@@ -147,12 +183,18 @@ async function run(name: string, env: Record<string, string>, seed: () => Promis
     const withEvents = t.calls.slice(0, 30).map((c) => c.id);
     const sample = t.calls.find((c) => c.team && c.from) as Call;
     const floor = await timed(`${base}/healthz`);
+    const month = new Date(Date.now() - 30 * DAY).toISOString();
     const rows: [string, string, number, { p50: number; p95: number }][] = [
       ['/healthz (the floor)', `${base}/healthz`, Infinity, floor],
       ['/api/calls?status=missed&team=…', `${base}/api/calls?status=missed&team=${sample.team}&limit=50`, 20, { p50: 0, p95: 0 }],
       ['/api/calls?number=<prefix>', `${base}/api/calls?number=${(sample.from as string).slice(0, 8)}&limit=50`, 20, { p50: 0, p95: 0 }],
       ['/api/calls?direction=&since=&until=', `${base}/api/calls?direction=outbound&since=${new Date(Date.now() - 60 * DAY).toISOString()}&until=${new Date(Date.now() - 30 * DAY).toISOString()}&limit=50`, 20, { p50: 0, p95: 0 }],
       ['/api/live', `${base}/api/live`, 5, { p50: 0, p95: 0 }],
+      ['/api/stats 30 days by team', `${base}/api/stats?since=${month}&group_by=team&tz=Asia/Kolkata`, 150, { p50: 0, p95: 0 }],
+      ['/api/stats 30 days by hour', `${base}/api/stats?since=${month}&group_by=hour&tz=America/New_York`, 150, { p50: 0, p95: 0 }],
+      ['/api/stats/heatmap 30 days', `${base}/api/stats/heatmap?since=${month}&tz=Asia/Kolkata`, 150, { p50: 0, p95: 0 }],
+      ['/api/missed?state=open', `${base}/api/missed?state=open`, 20, { p50: 0, p95: 0 }],
+      ['/api/missed?state=open&team=…', `${base}/api/missed?state=open&team=${sample.team}`, 20, { p50: 0, p95: 0 }],
     ];
     for (const row of rows.slice(1)) row[3] = await timed(row[1]);
     const details: number[] = [];

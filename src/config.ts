@@ -44,7 +44,7 @@ export const ConfigSchema = Type.Object({
     minimum: 1,
     ...meta('CALLHOOK_STALE_AFTER_MIN', 'stale-after', 'A live call with no event for this many minutes is closed as stale and no longer counted as live.'),
   }),
-  tz: Type.String({ default: 'UTC', ...meta('CALLHOOK_TZ', 'tz', 'IANA time zone of statistics by hour, day and weekday, business hours and exports (e.g. Asia/Kolkata), unless a request names one.') }),
+  tz: Type.String({ default: 'UTC', ...meta('CALLHOOK_TZ', 'tz', 'IANA time zone of statistics by hour, day and weekday and of business hours (e.g. Asia/Kolkata), unless a request names one.') }),
   slSec: Type.Integer({ default: 20, minimum: 0, ...meta('CALLHOOK_SL_SEC', 'sl', 'Service-level threshold in seconds: answered within it counts as in service level.') }),
   shortAbandonSec: Type.Integer({ default: 5, minimum: 0, ...meta('CALLHOOK_SHORT_ABANDON_SEC', 'short-abandon', 'Callers who hang up within this many seconds are short abandons, counted apart from abandoned.') }),
   callRateUnit: Type.Enum(['minute', 'call'], {

@@ -42,7 +42,7 @@ const COLUMNS: [string, (f: Figures) => string][] = [
 
 /** Plain aligned columns; platform values (team, agent) lose control characters so they cannot steer the terminal. */
 export function table(rows: { key: string; figures: Figures }[]): string {
-  const clean = (s: string) => s.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?').slice(0, 40);
+  const clean = (s: string) => [...s].map((ch) => ((ch.codePointAt(0) ?? 0) < 0x20 || ((ch.codePointAt(0) ?? 0) >= 0x7f && (ch.codePointAt(0) ?? 0) <= 0x9f) ? '?' : ch)).join('').slice(0, 40);
   const cells = [['', ...COLUMNS.map(([h]) => h)], ...rows.map((r) => [clean(r.key), ...COLUMNS.map(([, f]) => f(r.figures))])];
   const widths = cells[0]?.map((_, i) => Math.max(...cells.map((row) => (row[i] ?? '').length))) ?? [];
   return cells.map((row) => row.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ')).join('\n');
