@@ -98,6 +98,19 @@ for (const dialect of DIALECTS) {
         assert.ok(events.length > 0 && events.every((e) => e.kind === 'cdr.inbound.missed'));
         const bad = await callhook(['export', '--calls', '--events'], env);
         assert.equal(bad.code, 2);
+
+        // callhook stats: the same figures as GET /api/stats, as a table or JSON
+        const since = new Date(Date.now() - 3600_000).toISOString();
+        const api = (await (await srv.api(`/api/stats?since=${since}&group_by=direction`)).json()) as { totals: { offered: number; outbound_attempts: number; cost: string } };
+        const table = await callhook(['stats', '--since', since, '--group-by', 'direction'], env);
+        assert.equal(table.code, 0, table.out);
+        const total = table.out.split('\n').find((l) => l.startsWith('total')) ?? '';
+        assert.equal(total.trim().split(/\s+/)[1], String(api.totals.offered), table.out);
+        assert.ok(table.out.includes('inbound') && table.out.includes('outbound'));
+        const json = await callhook(['stats', '--since', since, '--json'], env);
+        const parsed = JSON.parse(json.out) as { totals: { offered: number; outbound_attempts: number; cost: string } };
+        assert.deepEqual([parsed.totals.offered, parsed.totals.outbound_attempts, parsed.totals.cost], [api.totals.offered, api.totals.outbound_attempts, api.totals.cost]);
+        assert.equal((await callhook(['stats', '--group-by', 'planet'], env)).code, 2);
       } finally {
         await stop(tail);
         await stop(tailJson);
