@@ -183,11 +183,12 @@ export async function statsRoutes(fastify: FastifyInstance, { store, config }: {
       request.body ??= {};
     },
   }, async (request) => {
-    const item = await getItem(request.params.id);
-    if (!item) throw new CallhookError('not_found', `no callback item ${request.params.id}`);
-    if (item.state === 'resolved') throw new CallhookError('already_resolved', `resolved at ${item.resolved_at ?? ''} (${item.resolved_by ?? ''})`);
-    await store.resolveMissed({ number: item.number, resolved_at: new Date().toISOString(), note: request.body.note ?? null }, item.first_missed_at);
-    return (await getItem(item.id)) ?? item;
+    const { id } = request.params;
+    const outcome = await store.resolveMissed(id, new Date().toISOString(), request.body.note ?? null);
+    const item = await getItem(id);
+    if (outcome === 'not_found' || !item) throw new CallhookError('not_found', `no callback item ${id}`);
+    if (outcome === 'already_resolved') throw new CallhookError('already_resolved', `resolved at ${item.resolved_at ?? ''} (${item.resolved_by ?? ''})`);
+    return item;
   });
 
   app.get('/api/alerts', {

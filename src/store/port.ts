@@ -1,5 +1,4 @@
 import type { Call, CallStatus } from '../calls/call-schema.js';
-import type { Resolution } from '../calls/missed.js';
 import type { ErrorBody } from '../errors.js';
 import type { Event } from '../payloads/event-schema.js';
 
@@ -115,6 +114,8 @@ export interface Sql {
 }
 export type Row = Record<string, unknown>;
 
+export type ResolveOutcome = 'resolved' | 'already_resolved' | 'not_found';
+
 /**
  * The storage port: only what the app calls. One implementation per dialect; service code never
  * asks which one it has.
@@ -157,8 +158,11 @@ export interface Store {
   read(queries: readonly Sql[]): Promise<Row[][]>;
   /** Statements run in one write transaction; each gives the rows it returns (RETURNING). */
   write(statements: readonly Sql[]): Promise<Row[][]>;
-  /** Records a manual resolution of a number's open callback item and derives its queue again from `since`. */
-  resolveMissed(resolution: Resolution, since: string): Promise<void>;
+  /**
+   * Resolves an open callback item by hand at `at` and derives its number's queue again, in one
+   * transaction that first checks the item is still open (a callback may have resolved it since).
+   */
+  resolveMissed(itemId: string, at: string, note: string | null): Promise<ResolveOutcome>;
   /** Throws when the database does not answer. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { MissedItem } from '../../src/calls/missed.js';
 import { DIALECTS } from '../helpers/dialects.js';
 import { postJson, startTestServer, type TestServer } from '../helpers/server.js';
 
+const main = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts');
 const T = Date.now() - 3 * 3600_000;
 const MIN = 60_000;
 
@@ -107,6 +111,14 @@ for (const dialect of DIALECTS) {
       const both = await itemOf('447000000006');
       assert.deepEqual(both.map((i) => i.state).sort(), ['open', 'resolved']);
       assert.equal(both.find((i) => i.state === 'open')?.attempts, 1);
+    });
+
+    it('gives the same queue, manual resolutions included, after callhook rebuild', async () => {
+      const before = (await items()).sort((a, b) => (a.id < b.id ? -1 : 1));
+      assert.ok(before.some((i) => i.resolved_by === 'manual'));
+      const env = { ...process.env, CALLHOOK_DATA_DIR: srv.config.dataDir, DATABASE_URL: srv.config.databaseUrl ?? '' };
+      await promisify(execFile)(process.execPath, ['--import', 'tsx', main, 'rebuild'], { env });
+      assert.deepEqual((await items()).sort((a, b) => (a.id < b.id ? -1 : 1)), before);
     });
 
     it('counts callbacks in the statistics', async () => {

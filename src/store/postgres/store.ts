@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Call } from '../../calls/call-schema.js';
-import { syncQueue, type Resolution } from '../../calls/missed.js';
+import { syncQueue } from '../../calls/missed.js';
 import {
   isStoreId,
   type CallQuery,
@@ -11,6 +11,7 @@ import {
   type Page,
   type ProjectionResult,
   type RequestQuery,
+  type ResolveOutcome,
   type Row,
   type Sql,
   type Store,
@@ -337,11 +338,15 @@ export class PostgresStore implements Store {
   }
 
   /** Under the projection lock: the queue of a number is derived by one transaction at a time. */
-  resolveMissed(resolution: Resolution, since: string): Promise<void> {
+  resolveMissed(itemId: string, at: string, note: string | null): Promise<ResolveOutcome> {
     return this.transaction(async (client) => {
       await PostgresProjection.lock(client);
-      await client.query('INSERT INTO missed_resolutions (number, resolved_at, note) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [resolution.number, resolution.resolved_at, resolution.note]);
-      await new PostgresProjection(client).drive(syncQueue({ touch: [{ number: resolution.number, since }] }));
+      const item = (await client.query<{ number: string; first_missed_at: string; state: string }>('SELECT number, first_missed_at, state FROM missed_items WHERE id = $1', [itemId])).rows[0];
+      if (!item) return 'not_found';
+      if (item.state !== 'open') return 'already_resolved';
+      await client.query('INSERT INTO missed_resolutions (number, resolved_at, note) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [item.number, at, note]);
+      await new PostgresProjection(client).drive(syncQueue({ touch: [{ number: item.number, since: item.first_missed_at }] }));
+      return 'resolved';
     });
   }
 

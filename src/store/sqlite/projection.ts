@@ -2,8 +2,8 @@ import type Database from 'better-sqlite3';
 import type { Call } from '../../calls/call-schema.js';
 import { resolveKeys } from '../../calls/derive.js';
 import { planProjection, type KeyedEvent, type ProjectionPlan } from '../../calls/projection.js';
-import { syncQueue, type Resolution } from '../../calls/missed.js';
-import type { ProjectionResult, Row, Sql } from '../port.js';
+import { syncQueue } from '../../calls/missed.js';
+import type { ProjectionResult, ResolveOutcome, Row, Sql } from '../port.js';
 import { callColumns, eventFromRow, SQLITE_CALL_VALUES, upsertCallsSql, type EventRow } from '../rows.js';
 
 type KeyedRow = EventRow & { call_key: string | null };
@@ -109,10 +109,14 @@ export class SqliteProjection {
     for (const w of step.value) this.db.prepare(w.sql).run(...w.params);
   }
 
-  /** A manual resolution of a number's callback item, and its queue derived again. */
-  resolveMissed(resolution: Resolution, since: string): void {
-    this.db.prepare('INSERT INTO missed_resolutions (number, resolved_at, note) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(resolution.number, resolution.resolved_at, resolution.note);
-    this.drive(syncQueue({ touch: [{ number: resolution.number, since }] }));
+  /** A manual resolution of an open callback item, and its number's queue derived again. */
+  resolveMissed(itemId: string, at: string, note: string | null): ResolveOutcome {
+    const item = this.db.prepare('SELECT number, first_missed_at, state FROM missed_items WHERE id = ?').get(itemId) as Row | undefined;
+    if (!item) return 'not_found';
+    if (item['state'] !== 'open') return 'already_resolved';
+    this.db.prepare('INSERT INTO missed_resolutions (number, resolved_at, note) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(item['number'], at, note);
+    this.drive(syncQueue({ touch: [{ number: String(item['number']), since: String(item['first_missed_at']) }] }));
+    return 'resolved';
   }
 
   /** Statements of the write port, each giving the rows it returns. */

@@ -4,7 +4,6 @@ import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import type { Call } from '../../calls/call-schema.js';
-import type { Resolution } from '../../calls/missed.js';
 import {
   isStoreId,
   type CallQuery,
@@ -14,6 +13,7 @@ import {
   type Page,
   type ProjectionResult,
   type RequestQuery,
+  type ResolveOutcome,
   type Row,
   type Sql,
   type Store,
@@ -185,8 +185,8 @@ export class SqliteStore implements Store {
     return this.send<Row[][]>({ op: 'statements', statements: [...statements] });
   }
 
-  resolveMissed(resolution: Resolution, since: string): Promise<void> {
-    return this.send<void>({ op: 'resolve-missed', resolution, since });
+  resolveMissed(itemId: string, at: string, note: string | null): Promise<ResolveOutcome> {
+    return this.send<ResolveOutcome>({ op: 'resolve-missed', itemId, at, note });
   }
 
   async ping(): Promise<void> {

@@ -1,5 +1,4 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { Resolution } from '../../calls/missed.js';
 import type { Sql } from '../port.js';
 import type { WriteRow } from '../rows.js';
 import { SqliteWriter } from './writer.js';
@@ -14,7 +13,7 @@ export type WriterRequest =
   | { seq: number; op: 'rebuild' }
   | { seq: number; op: 'close-stale'; before: string }
   | { seq: number; op: 'statements'; statements: Sql[] }
-  | { seq: number; op: 'resolve-missed'; resolution: Resolution; since: string }
+  | { seq: number; op: 'resolve-missed'; itemId: string; at: string; note: string | null }
   | { seq: number; op: 'close' };
 export type WriterResponse = { seq: number; result: unknown } | { seq: number; error: string };
 
@@ -49,7 +48,7 @@ if (port) {
       case 'statements':
         return writer.transaction(() => writer.projection.statements(msg.statements));
       case 'resolve-missed':
-        return writer.transaction(() => writer.projection.resolveMissed(msg.resolution, msg.since));
+        return writer.transaction(() => writer.projection.resolveMissed(msg.itemId, msg.at, msg.note));
       case 'close':
         writer.close();
         return null;
