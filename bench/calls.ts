@@ -19,7 +19,7 @@ import { deriveCall, resolveKeys } from '../src/calls/derive.js';
 import { dedupKey, normalizePayload } from '../src/payloads/index.js';
 import { generateDeliveries } from '../src/simulator/index.js';
 import { deriveItems, queueNumber, type Membership, type MissedItem, type QueueCall } from '../src/calls/missed.js';
-import { CALL_COLUMNS, callColumns, pgCallArrays, SQLITE_CALL_VALUES } from '../src/store/rows.js';
+import { CALL_TABLE_COLUMNS, callColumns, pgCallArrays, SQLITE_CALL_VALUES } from '../src/store/rows.js';
 import { migrateSqlite } from '../src/store/sqlite/migrate.js';
 import { migrateStore } from '../src/store/index.js';
 import { freePort } from '../test/helpers/process.js';
@@ -92,7 +92,7 @@ async function seedSqlite(dir: string, t: ReturnType<typeof template>): Promise<
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = OFF');
   migrateSqlite(db);
-  const insertCall = db.prepare(`INSERT INTO calls (${CALL_COLUMNS.map(([n]) => n).join(', ')}) ${SQLITE_CALL_VALUES}`);
+  const insertCall = db.prepare(`INSERT INTO calls (${CALL_TABLE_COLUMNS.map(([n]) => n).join(', ')}) ${SQLITE_CALL_VALUES}`);
   const insertItem = db.prepare(`INSERT INTO missed_items (id, number, first_missed_at, last_missed_at, attempts, voicemail, team, ivr_name, state, resolved_at, resolved_by, note, time_to_callback_sec, call_ids)
     VALUES (@id, @number, @first_missed_at, @last_missed_at, @attempts, @voicemail, @team, @ivr_name, @state, @resolved_at, @resolved_by, @note, @time_to_callback_sec, @call_ids)`);
   const insertMember = db.prepare('INSERT INTO missed_calls (call_id, item_id, number, callback_sec) VALUES (@call_id, @item_id, @number, @callback_sec)');
@@ -124,7 +124,7 @@ async function seedPostgres(url: string, t: ReturnType<typeof template>): Promis
     for (let r = 0; r < rounds; r++) {
       const calls = t.calls.map((c) => copy(c, r));
       const { sql, params } = pgCallArrays(calls);
-      await client.query(`INSERT INTO calls (${CALL_COLUMNS.map(([n]) => n).join(', ')}) ${sql}`, params);
+      await client.query(`INSERT INTO calls (${CALL_TABLE_COLUMNS.map(([n]) => n).join(', ')}) ${sql}`, params);
       const { items, members } = queue(calls);
       await client.query(
         `INSERT INTO missed_items (id, number, first_missed_at, last_missed_at, attempts, voicemail, team, ivr_name, state, resolved_at, resolved_by, note, time_to_callback_sec, call_ids)

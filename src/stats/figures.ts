@@ -132,23 +132,38 @@ export interface Stats {
   groups: ({ key: string | number | null } & Figures)[];
 }
 
+/** Additive rows summed into one (counts and sums; the longest wait is a maximum). */
+function combine(rows: Iterable<Row>): Row {
+  const out: Row = {};
+  for (const row of rows) {
+    for (const [k, v] of Object.entries(row)) {
+      if (k === 'k' || v === null || v === undefined) continue;
+      out[k] = k === 'longest_wait' ? Math.max(num(out[k] ?? v), num(v)) : num(out[k]) + num(v);
+    }
+  }
+  return out;
+}
+
+/** Groups in key order, the group without a key last. */
+function sortByKey<T extends { key: string | number | null }>(groups: T[]): T[] {
+  return groups.sort((a, b) => (a.key === null ? 1 : b.key === null ? -1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+}
+
 export async function computeStats(store: Store, range: Range, o: StatsOptions): Promise<Stats> {
   const all = keySql(null, range);
-  const queries = [sumsQuery(all, range, o), repeatQuery(all, range), peakQuery(all, range, o), callbackQuery(all, range)];
-  if (o.group !== null) {
-    const key = keySql(o.group, range);
-    queries.push(sumsQuery(key, range, o), repeatQuery(key, range), peakQuery(key, range, o), callbackQuery(key, range));
+  if (o.group === null) {
+    const [sums, repeat, peak, callback] = (await store.read([sumsQuery(all, range, o), repeatQuery(all, range), peakQuery(all, range, o), callbackQuery(all, range)])).map(byKey);
+    return { totals: figures({ sums: sums?.get('all'), repeat: repeat?.get('all'), peak: peak?.get('all'), callback: callback?.get('all') }), groups: [] };
   }
-  const [sums, repeat, peak, callback, gSums, gRepeat, gPeak, gCallback] = (await store.read(queries)).map(byKey) as Map<string, Row>[];
-  const totals = figures({ sums: sums?.get('all'), repeat: repeat?.get('all'), peak: peak?.get('all'), callback: callback?.get('all') });
-  if (o.group === null || !gSums) return { totals, groups: [] };
+  // sums and callbacks add up over the groups; repeat callers and peaks do not, so they are asked for in total too
+  const key = keySql(o.group, range);
+  const [sums = new Map<string, Row>(), repeat, peak, callback = new Map<string, Row>(), totalRepeat, totalPeak] = (
+    await store.read([sumsQuery(key, range, o), repeatQuery(key, range), peakQuery(key, range, o), callbackQuery(key, range), repeatQuery(all, range), peakQuery(all, range, o)])
+  ).map(byKey);
   const group = o.group;
-  const groups = [...gSums.entries()].map(([k, row]) => ({
-    key: label(group, row['k']),
-    ...figures({ sums: row, repeat: gRepeat?.get(k), peak: gPeak?.get(k), callback: gCallback?.get(k) }),
-  }));
-  groups.sort((a, b) => (a.key === null ? 1 : b.key === null ? -1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  return { totals, groups };
+  const totals = figures({ sums: combine(sums.values()), repeat: totalRepeat?.get('all'), peak: totalPeak?.get('all'), callback: combine(callback.values()) });
+  const groups = [...sums.entries()].map(([k, row]) => ({ key: label(group, row['k']), ...figures({ sums: row, repeat: repeat?.get(k), peak: peak?.get(k), callback: callback.get(k) }) }));
+  return { totals, groups: sortByKey(groups) };
 }
 
 export interface HeatCell {
@@ -191,8 +206,7 @@ export async function computeSpend(store: Store, range: Range, group: 'day' | 't
   const daily = days > 0 ? Math.round(totalMicros / days) : 0;
   const latest = balanceRows[0];
   const balance = latest ? num(latest['balance']) : null;
-  const groups = group === null ? [] : groupRows.map((r) => ({ key: label(group, r['k']), ...shape(r) }));
-  groups.sort((a, b) => (a.key === null ? 1 : b.key === null ? -1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const groups = group === null ? [] : sortByKey(groupRows.map((r) => ({ key: label(group, r['k']), ...shape(r) })));
   return {
     totals: shape(totalRows[0]),
     groups,

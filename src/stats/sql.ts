@@ -42,7 +42,7 @@ const count = (condition: string) => `sum(CASE WHEN ${condition} THEN 1 ELSE 0 E
 const total = (condition: string, value: string) => `sum(CASE WHEN ${condition} THEN ${value} ELSE 0 END)`;
 
 /** The charge of one call in millionths: the rate per started minute of talk, or per call. */
-export function costSql(unit: RateUnit): string {
+function costSql(unit: RateUnit): string {
   return unit === 'minute' ? 'CASE WHEN c.rate_micros > 0 THEN c.rate_micros * ((coalesce(c.talk_sec, 0) + 59) / 60) ELSE 0 END' : 'CASE WHEN c.rate_micros > 0 THEN c.rate_micros ELSE 0 END';
 }
 

@@ -64,8 +64,3 @@ export function localSecondsSql(column: string, segments: readonly OffsetSegment
 export function dayLabel(day: number): string {
   return new Date(day * 86_400_000).toISOString().slice(0, 10);
 }
-
-/** The calendar date in `tz` of an instant, as YYYY-MM-DD. */
-export function localDate(tz: string, s: number): string {
-  return dayLabel(Math.floor((s + offsetAt(tz, s)) / 86_400));
-}

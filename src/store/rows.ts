@@ -183,7 +183,7 @@ export function callFilters(q: CallQuery, prefix: { condition: string; pattern: 
 }
 
 /** The calls table's columns and their PostgreSQL array types, in the order every upsert writes them. */
-export const CALL_COLUMNS = [
+export const CALL_TABLE_COLUMNS = [
   ['id', 'text'], ['platform', 'text'], ['direction', 'text'], ['status', 'text'], ['from_number', 'text'], ['to_number', 'text'],
   ['agent', 'text'], ['team', 'text'], ['started_at', 'text'], ['wait_sec', 'int'], ['has_recording', 'bool'], ['has_voicemail', 'bool'],
   ['last_event_at', 'text'], ['stale', 'bool'], ['data', 'text'], ['started_s', 'bigint'], ['ended_s', 'bigint'], ['talk_sec', 'int'],
@@ -220,12 +220,12 @@ export function callColumns<B>(call: Call, bool: (b: boolean) => B) {
     ivr_name: call.ivr_name,
     rate_micros: micros(call.call_rate),
     balance_micros: micros(call.balance),
-  } satisfies Record<(typeof CALL_COLUMNS)[number][0], unknown>;
+  } satisfies Record<(typeof CALL_TABLE_COLUMNS)[number][0], unknown>;
 }
 
 /** INSERT … ON CONFLICT for calls, with `values` giving the source of the rows in the dialect's way. */
 export function upsertCallsSql(values: string): string {
-  const names = CALL_COLUMNS.map(([n]) => n);
+  const names = CALL_TABLE_COLUMNS.map(([n]) => n);
   const updates = names.filter((n) => n !== 'id').map((n) => `${n} = excluded.${n}`);
   return `INSERT INTO calls (${names.join(', ')}) ${values} ON CONFLICT (id) DO UPDATE SET ${updates.join(', ')}`;
 }
@@ -234,13 +234,13 @@ export function upsertCallsSql(values: string): string {
 export function pgCallArrays(calls: readonly Call[]): { sql: string; params: unknown[][] } {
   const rows = calls.map((c) => callColumns(c, (b) => b));
   return {
-    sql: `SELECT * FROM unnest(${CALL_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})`,
-    params: CALL_COLUMNS.map(([name]) => rows.map((r) => r[name])),
+    sql: `SELECT * FROM unnest(${CALL_TABLE_COLUMNS.map(([, type], i) => `$${i + 1}::${type}[]`).join(', ')})`,
+    params: CALL_TABLE_COLUMNS.map(([name]) => rows.map((r) => r[name])),
   };
 }
 
 /** SQLite: the named-parameter VALUES clause matching callColumns. */
-export const SQLITE_CALL_VALUES = `VALUES (${CALL_COLUMNS.map(([n]) => `@${n}`).join(', ')})`;
+export const SQLITE_CALL_VALUES = `VALUES (${CALL_TABLE_COLUMNS.map(([n]) => `@${n}`).join(', ')})`;
 
 export function callFromRow(row: { data: string }): Call {
   return JSON.parse(row.data) as Call;

@@ -180,8 +180,9 @@ for (const dialect of DIALECTS) {
       for (const k of Object.keys(expected(all))) assert.ok((body.definitions[k] ?? '').length > 10, `${k} is defined`);
     });
 
-    it('groups by team', async () => {
+    it('groups by team, with the same totals as without groups', async () => {
       const body = await get(`/api/stats?since=${since}&until=${until}&group_by=team`);
+      assert.deepEqual(body.totals, (await get(`/api/stats?since=${since}&until=${until}`)).totals);
       const want = grouped((c) => c.team);
       assert.deepEqual(body.groups.map((g) => g.key).sort(), [...want.keys()].map((k) => k).sort());
       for (const g of body.groups) assertFigures(g, expected(want.get(g.key as string | null) as Tally), `team ${String(g.key)}`);
