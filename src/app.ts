@@ -4,8 +4,9 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Gauge } from 'prom-client';
 import Type from 'typebox';
-import { AlertEngine, type Alert } from './alerts/engine.js';
+import { AlertEngine } from './alerts/engine.js';
 import { callRoutes } from './api/calls.js';
+import { forwardRoutes } from './api/forward.js';
 import { statsRoutes } from './api/stats.js';
 import { eventRoutes } from './api/events.js';
 import { streamRoutes } from './api/stream.js';
@@ -14,6 +15,7 @@ import { Projector } from './calls/projector.js';
 import { requireApiToken } from './api/auth.js';
 import type { Config } from './config.js';
 import { CallhookError, errorBody } from './errors.js';
+import { Forwarder } from './forward/worker.js';
 import { GroupCommitter } from './ingest/group-commit.js';
 import { webhookRoutes } from './ingest/route.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -38,8 +40,8 @@ export interface App {
   projector: Projector;
   hub: StreamHub;
   alerts: AlertEngine;
-  /** Listeners of alert firings and clearings (kind alert.<rule>), beside the live stream. */
-  alertListeners: Set<(alert: Alert) => void>;
+  /** Delivers the forwarding outbox; null when CALLHOOK_FORWARD is off. */
+  forwarder: Forwarder | null;
 }
 
 /** Builds the whole server without listening: tests call inject() or listen on port 0. */
@@ -73,12 +75,17 @@ export async function buildApp(deps: AppDeps): Promise<App> {
       this.set(hub.size);
     },
   });
+  const forwarder = config.forward === 'on' ? new Forwarder(store, config, metrics.registry, (err) => app.log.error({ err }, 'forwarding failed; tried again at the next pass')) : null;
   const projector = new Projector(store, hub, {
+    // on PostgreSQL, stitching queues the call.updated deliveries
+    afterRun: () => forwarder?.kick(),
     staleAfterMs: config.staleAfterMin * 60_000,
     onError: (err) => app.log.error({ err }, 'stitching events into calls failed; it is tried again'),
   });
   const committer = new GroupCommitter(store, {
     onCommit: (size, seconds) => {
+      // the batch may have queued deliveries (SQLite stitches with the ingest, so call.updated too)
+      forwarder?.kick();
       metrics.commitBatchSize.observe(size);
       metrics.commitSeconds.observe(seconds);
       metrics.databaseUp.set(1);
@@ -88,14 +95,13 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
     onFailure: () => metrics.databaseUp.set(0),
   });
-  const alertListeners = new Set<(alert: Alert) => void>();
   const alerts = new AlertEngine(
     store,
     config,
     (alert) => {
       app.log.warn({ alert: { rule: alert.rule, subject: alert.subject, state: alert.state, value: alert.value } }, alert.state === 'firing' ? 'alert fired' : 'alert cleared');
       hub.publish('alert', { kind: `alert.${alert.rule}`, ...alert });
-      for (const listener of alertListeners) listener(alert);
+      forwarder?.kick();
     },
     (err) => app.log.error({ err }, 'checking alert rules failed; tried again at the next interval'),
     deps.clock,
@@ -158,20 +164,23 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await api.register(eventRoutes, { store });
     await api.register(callRoutes, { store });
     await api.register(statsRoutes, { store, config });
+    await api.register(forwardRoutes, { store, config, onChange: () => forwarder?.kick() });
   });
   await app.register(streamRoutes, { store, hub, apiToken: deps.apiToken });
 
   app.addHook('onReady', async () => {
     projector.start();
     alerts.start();
+    forwarder?.start();
   });
   app.addHook('preClose', async () => hub.closeAll());
   app.addHook('onClose', async () => {
     await committer.drain();
     await projector.stop();
     await alerts.stop();
+    await forwarder?.stop();
     await stopListening();
   });
 
-  return { app, committer, metrics, projector, hub, alerts, alertListeners };
+  return { app, committer, metrics, projector, hub, alerts, forwarder };
 }

@@ -67,6 +67,18 @@ export const ConfigSchema = Type.Object({
     Type.String({ pattern: '^[0-9]+(\\.[0-9]{1,6})?$', ...meta('CALLHOOK_ALERT_BALANCE_RESET', 'alert-balance-reset', 'The balance alert clears only once the balance is back at or above this amount (default: the alert level), so it does not flap.') }),
   ),
   alertIntervalMs: Type.Integer({ default: 15000, minimum: 50, ...meta('CALLHOOK_ALERT_INTERVAL_MS', 'alert-interval', 'How often alert rules are checked, in ms.') }),
+  forward: Type.Enum(['on', 'off'], { default: 'on', ...meta('CALLHOOK_FORWARD', 'forward', 'Whether this instance delivers to the forwarding destinations (off: it still queues deliveries for instances that do).') }),
+  forwardSchedule: Type.Array(Type.String({ pattern: '^[0-9]+(ms|s|m|h)$' }), {
+    default: ['5s', '30s', '2m', '10m', '30m', '1h', '3h', '6h'],
+    minItems: 0,
+    maxItems: 20,
+    ...meta('CALLHOOK_FORWARD_SCHEDULE', 'forward-schedule', 'Waits before each retry of a failed delivery, comma-separated (ms, s, m, h); after the last one it is dead-lettered.'),
+  }),
+  forwardTimeoutMs: Type.Integer({ default: 10000, minimum: 100, maximum: 120000, ...meta('CALLHOOK_FORWARD_TIMEOUT_MS', 'forward-timeout', 'How long a destination has to answer a delivery, in ms.') }),
+  forwardConcurrency: Type.Integer({ default: 8, minimum: 1, maximum: 100, ...meta('CALLHOOK_FORWARD_CONCURRENCY', 'forward-concurrency', 'Deliveries in flight per destination and instance, unless the destination sets its own.') }),
+  forwardReplayRate: Type.Integer({ default: 20, minimum: 1, maximum: 10000, ...meta('CALLHOOK_FORWARD_REPLAY_RATE', 'forward-replay-rate', 'Replayed deliveries sent per second per destination and instance.') }),
+  forwardReplayMax: Type.Integer({ default: 100000, minimum: 1, ...meta('CALLHOOK_FORWARD_REPLAY_MAX', 'forward-replay-max', 'The most deliveries one replay may queue; a larger range is refused.') }),
+  forwardPollMs: Type.Integer({ default: 1000, minimum: 20, ...meta('CALLHOOK_FORWARD_POLL_MS', 'forward-poll', 'How often the outbox is looked at for due retries and for work other instances queued, in ms.') }),
   logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', ...meta('CALLHOOK_LOG_LEVEL', 'log-level', 'Level of the JSON log lines on stdout.') }),
 });
 

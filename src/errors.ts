@@ -67,6 +67,18 @@ export const ERRORS = {
     status: 409,
     message: 'This callback item is already resolved: a new missed call opens a new one.',
   },
+  invalid_destination: {
+    status: 400,
+    message: 'The destination is not usable: give an http(s) URL, kinds such as cdr.* or call.updated, and header names other than webhook-*, content-type, content-length, host and user-agent.',
+  },
+  replay_too_large: {
+    status: 400,
+    message: 'The replay would queue more deliveries than CALLHOOK_FORWARD_REPLAY_MAX: narrow since/until or kinds, or replay in parts.',
+  },
+  delivery_in_flight: {
+    status: 409,
+    message: 'The delivery is being sent right now: retry it once this attempt is recorded.',
+  },
   handler_failed: {
     status: 500,
     message: 'A webhook handler threw: see onError and the server log.',

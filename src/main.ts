@@ -26,6 +26,7 @@ export interface Running {
   settle: () => Promise<void>;
   projector: App['projector'];
   alerts: App['alerts'];
+  forwarder: App['forwarder'];
   close: () => Promise<void>;
 }
 
@@ -34,7 +35,7 @@ export async function startServer(config: Config, print: (line: string) => void,
   let logConnectionError = (err: Error) => print(`database connection lost: ${err.message}`);
   const store = await openStore(config, { onConnectionError: (err) => logConnectionError(err) });
   const api = resolveApiToken(config);
-  const { app, projector, committer, alerts } = await buildApp({ config, store, apiToken: api.token, ...options });
+  const { app, projector, committer, alerts, forwarder } = await buildApp({ config, store, apiToken: api.token, ...options });
   logConnectionError = (err) => app.log.warn({ err }, 'a database connection was lost; callhook reconnects when the database answers');
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();
@@ -57,6 +58,7 @@ export async function startServer(config: Config, print: (line: string) => void,
     url: local,
     projector,
     alerts,
+    forwarder,
     settle: async () => {
       await committer.drain();
       projector.kick();

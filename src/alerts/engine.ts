@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import type { Config } from '../config.js';
+import { alertOutboxStatements, ROUTES_QUERY, routesFromRows } from '../forward/routing.js';
 import { decimal } from '../stats/figures.js';
 import { keySql, latestBalanceQuery, sumsQuery } from '../stats/sql.js';
 import { offsetAt } from '../stats/tz.js';
@@ -194,7 +195,10 @@ export class AlertEngine {
           params: [rule, subject, at, verdict.value, threshold, verdict.message],
         }
       : { sql: `UPDATE alerts SET cleared_at = ? WHERE rule = ? AND subject = ? AND cleared_at IS NULL RETURNING ${ALERT_COLUMNS}`, params: [at, rule, subject] };
-    const [rows = []] = await this.store.write([statement]);
+    // forwarding's outbox rows go in the same transaction as the change they announce
+    const [routeRows = []] = await this.store.read([ROUTES_QUERY]);
+    const change = { rule, subject, state: verdict.fire ? ('firing' as const) : ('cleared' as const), at, fields: verdict.fire ? { value: verdict.value, threshold } : { threshold } };
+    const [rows = []] = await this.store.write([statement, ...alertOutboxStatements(routesFromRows(routeRows), change, Date.now())]);
     for (const row of rows) this.onChange(alertFromRow(row));
   }
 }

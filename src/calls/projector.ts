@@ -5,6 +5,8 @@ export interface ProjectorOptions {
   /** A live call with no event for this long is closed as stale. */
   staleAfterMs: number;
   onError: (err: unknown) => void;
+  /** Called after each run, when what it stitched is committed. */
+  afterRun?: () => void;
   batch?: number;
 }
 
@@ -77,5 +79,6 @@ export class Projector {
     }
     // a store may stitch with the ingest itself (SQLite does): the stream may have moved either way
     this.hub.advance();
+    this.options.afterRun?.();
   }
 }

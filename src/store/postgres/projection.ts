@@ -3,6 +3,7 @@ import type { Call } from '../../calls/call-schema.js';
 import { resolveKeys } from '../../calls/derive.js';
 import { planProjection, type KeyedEvent, type ProjectionPlan } from '../../calls/projection.js';
 import { syncQueue } from '../../calls/missed.js';
+import { callItem, queueOutbox } from '../../forward/routing.js';
 import type { ProjectionResult, Row, Sql } from '../port.js';
 import { eventFromRow, pgCallArrays, upsertCallsSql, type EventRow } from '../rows.js';
 
@@ -29,6 +30,7 @@ export class PostgresProjection {
     const pending = (await this.client.query<KeyedRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_seq IS NULL ORDER BY id LIMIT $1`, [limit])).rows;
     if (pending.length === 0) return { entries: [], done: true };
     const plan = await this.apply(pending);
+    await this.queueCalls(plan.calls);
     const calls = new Map(plan.calls.map((c) => [c.id, c]));
     const newKeys = new Map(plan.keys.map((k) => [k.id, k.call_key]));
     const head = Number((await this.client.query<{ seq: string }>('SELECT coalesce(max(stream_seq), 0)::text AS seq FROM events')).rows[0]?.seq ?? 0);
@@ -66,7 +68,16 @@ export class PostgresProjection {
     ).rows;
     const closed = rows.map((r) => ({ ...(JSON.parse(r.data) as Call), status: 'ended' as const, stale: true }));
     await this.upsert(closed);
+    await this.queueCalls(closed);
     return closed;
+  }
+
+  /** call.updated for the destinations that take it, in this transaction. */
+  private async queueCalls(calls: readonly Call[]): Promise<void> {
+    if (calls.length === 0) return;
+    const now = Date.now();
+    const at = new Date(now).toISOString();
+    await this.drive(queueOutbox(() => calls.map((c) => callItem(c, at)), now));
   }
 
   private async apply(batch: KeyedRow[]): Promise<ProjectionPlan> {

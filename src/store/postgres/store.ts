@@ -34,6 +34,7 @@ import {
   type RequestRow,
   type WriteRow,
 } from '../rows.js';
+import { eventItem, queueOutbox, type EventFields } from '../../forward/routing.js';
 import { migratePostgres } from './migrate.js';
 import { dollars, PostgresProjection, STREAM_CHANNEL } from './projection.js';
 
@@ -89,7 +90,7 @@ export class PostgresStore implements Store {
     return this.transaction(async (client) => {
       const ids = (await client.query<{ id: string }>("SELECT nextval('callhook_ids')::text AS id FROM generate_series(1, $1)", [rows.length + keys.length])).rows.map((r) => r.id);
       const eventIds = ids.slice(rows.length);
-      const events = keys.map((key, k) => ({ id: eventIds[k] as string, row: rows[(byKey.get(key) as number[])[0] as number] as WriteRow & { event: NonNullable<WriteRow['event']> }, copies: (byKey.get(key) as number[]).length }));
+      const events = keys.map((key, k) => ({ id: eventIds[k] as string, index: (byKey.get(key) as number[])[0] as number, row: rows[(byKey.get(key) as number[])[0] as number] as WriteRow & { event: NonNullable<WriteRow['event']> }, copies: (byKey.get(key) as number[]).length }));
       const stored = new Map<string, { id: string; inserted: boolean }>();
       if (events.length > 0) {
         const res = await client.query<{ id: string; dedup_key: string; inserted: boolean }>(
@@ -111,6 +112,14 @@ export class PostgresStore implements Store {
           ],
         );
         for (const r of res.rows) stored.set(r.dedup_key, { id: r.id, inserted: r.inserted });
+        // the outbox is written with the events it delivers: an acknowledged event is never lost to forwarding
+        // in the order they arrived, not the key order the inserts lock in
+        const inserted = events.filter((e) => stored.get(e.row.event.dedup_key)?.inserted === true).sort((a, b) => a.index - b.index);
+        if (inserted.length > 0) {
+          await new PostgresProjection(client).drive(
+            queueOutbox(() => inserted.map((e) => eventItem(JSON.parse(e.row.event.data) as EventFields, (stored.get(e.row.event.dedup_key) as { id: string }).id, e.row.received_at)), Date.now()),
+          );
+        }
       }
       const seen = new Set<string>();
       const results: IngestResult[] = rows.map((r, i) => {

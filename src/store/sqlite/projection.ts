@@ -3,6 +3,7 @@ import type { Call } from '../../calls/call-schema.js';
 import { resolveKeys } from '../../calls/derive.js';
 import { planProjection, type KeyedEvent, type ProjectionPlan } from '../../calls/projection.js';
 import { syncQueue } from '../../calls/missed.js';
+import { callItem, queueOutbox } from '../../forward/routing.js';
 import type { ProjectionResult, ResolveOutcome, Row, Sql } from '../port.js';
 import { callColumns, eventFromRow, SQLITE_CALL_VALUES, upsertCallsSql, type EventRow } from '../rows.js';
 
@@ -44,6 +45,7 @@ export class SqliteProjection {
     const pending = this.pending.all(limit) as KeyedRow[];
     if (pending.length === 0) return { entries: [], done: true };
     const plan = this.apply(pending);
+    this.queueCalls(plan.calls);
     const calls = new Map(plan.calls.map((c) => [c.id, c]));
     const newKeys = new Map(plan.keys.map((k) => [k.id, k.call_key]));
     let seq = this.maxSeq.get() as number;
@@ -78,7 +80,16 @@ export class SqliteProjection {
       .all(before) as string[];
     const closed = rows.map((data) => ({ ...(JSON.parse(data) as Call), status: 'ended' as const, stale: true }));
     for (const call of closed) this.upsert.run(callColumns(call, (b) => (b ? 1 : 0)));
+    this.queueCalls(closed);
     return closed;
+  }
+
+  /** call.updated for the destinations that take it, in this transaction. */
+  private queueCalls(calls: readonly Call[]): void {
+    if (calls.length === 0) return;
+    const now = Date.now();
+    const at = new Date(now).toISOString();
+    this.drive(queueOutbox(() => calls.map((c) => callItem(c, at)), now));
   }
 
   private apply(batch: KeyedRow[]): ProjectionPlan {

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import type { IngestResult } from '../port.js';
 import type { WriteRow } from '../rows.js';
+import { eventItem, queueOutbox, type EventFields } from '../../forward/routing.js';
 import { IdGenerator } from './ids.js';
 import { SqliteProjection } from './projection.js';
 
@@ -37,6 +38,11 @@ export class SqliteWriter {
     const project = this.db.transaction(() => this.projection.project(PROJECT_WITH_INGEST));
     this.write = this.db.transaction((rows: readonly WriteRow[]) => {
       const results = rows.map((row) => this.writeOne(row));
+      // the outbox is written with the events it delivers: an acknowledged event is never lost to forwarding
+      const accepted = results.flatMap((r, i) => (r.outcome === 'accepted' && rows[i]?.event ? [{ id: r.event_id as string, row: rows[i] }] : []));
+      if (accepted.length > 0) {
+        this.projection.drive(queueOutbox(() => accepted.map(({ id, row }) => eventItem(JSON.parse(row.event?.data ?? '{}') as EventFields, id, row.received_at)), Date.now()));
+      }
       try {
         project();
       } catch (err) {
