@@ -135,7 +135,10 @@ export class Forwarder {
         labelNames: ['destination'],
         registers,
         async collect() {
-          const rows = await pending();
+          // /metrics must answer while the database does not (callhook_database_up says so): the
+          // gauges then keep their last values
+          const rows = await Promise.race([pending(), new Promise<null>((resolve) => setTimeout(() => resolve(null), 2000).unref())]).catch(() => null);
+          if (rows === null) return;
           this.reset();
           for (const r of rows) this.set({ destination: String(r['destination_id']) }, value(r));
         },

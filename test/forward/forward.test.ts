@@ -264,4 +264,37 @@ for (const dialect of DIALECTS) {
       assert.match(metrics, new RegExp(`callhook_forward_attempts_total\\{destination="${destination.id}",outcome="failed"\\} [1-9]`));
     });
   });
+
+  describe(`forwarding alerts (${dialect})`, () => {
+    it('sends a firing and its clearing as alert.<rule>, in that order, signed', async () => {
+      let now = Date.now();
+      const srv = await startTestServer(dialect, { ...FAST, CALLHOOK_ALERT_BALANCE_BELOW: '10', CALLHOOK_ALERT_INTERVAL_MS: '3600000' }, { clock: () => now });
+      const rx = await startReceiver();
+      try {
+        const res = await srv.api('/api/destinations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: rx.url, kinds: ['alert.*'] }) });
+        const { secret } = (await res.json()) as { secret: string };
+        const billed = async (balance: string) => {
+          const end = Math.floor(now / 1000);
+          const id = `bal-${balance}`;
+          const cdr = { to: 440000000000, appid: 2222222, time: (end - 30) * 1000, start_time: end - 30, end_time: end, from: 447500000001, direction: 'inbound', duration: 20, cmiuuid: id, call_rate: '0.450000', balance, conversation_uuid: id, answer_time: end - 20, leg: 'a', status: 'answered', type: 'cdr' };
+          assert.equal((await postJson(`${srv.url}/webhook/cdr`, cdr)).status, 200);
+          await srv.settle();
+          now += 60_000;
+          await srv.running.alerts.check();
+        };
+        await billed('5.000000');
+        await waitUntil(() => rx.received.length === 1, () => 'the firing is delivered');
+        await billed('7.000000');
+        await billed('25.000000');
+        await waitUntil(() => rx.received.length === 2, () => 'the clearing is delivered');
+        assert.deepEqual(rx.received.map((r) => [r.type, r.data['state'], r.data['value']]), [['alert.low_balance', 'firing', '5.000000'], ['alert.low_balance', 'cleared', '5.000000']]);
+        assert.equal(rx.received[0]?.data['cleared_at'], null, 'a firing is sent as it was when it fired');
+        assert.notEqual(rx.received[0]?.id, rx.received[1]?.id);
+        for (const r of rx.received) assert.doesNotThrow(() => verify(secret, r));
+      } finally {
+        await srv.close();
+        await rx.close();
+      }
+    });
+  });
 }

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Webhook } from 'standardwebhooks';
+import { eventOrderKey, filtersMatch, kindMatches, outboxStatements } from '../../src/forward/routing.js';
+import { durationMs, nextStep, retryAfterMs } from '../../src/forward/worker.js';
+import { newSigningSecret, webhookSignature } from '../../src/secrets.js';
+
+describe('forwarding rules', () => {
+  it('matches kinds exactly, by prefix wildcard, or all', () => {
+    assert.equal(kindMatches(['cdr.*'], 'cdr.inbound.missed'), true);
+    assert.equal(kindMatches(['cdr.*'], 'event.inbound.waiting'), false);
+    assert.equal(kindMatches(['event.inbound.*'], 'event.outbound.started'), false);
+    assert.equal(kindMatches(['call.updated'], 'call.updated'), true);
+    assert.equal(kindMatches(['alert.*'], 'alert.low_balance'), true);
+    assert.equal(kindMatches(['cdr.inbound'], 'cdr.inbound.missed'), false, 'no implicit prefix');
+    assert.equal(kindMatches(['*'], 'unknown'), true);
+  });
+
+  it('holds every filter, by equality or prefix, on scalar fields only', () => {
+    const data = { team: 'Sales', agent: '103_1111113', talk_sec: 40, custom: { team: 'Sales' }, ivr_name: null };
+    assert.equal(filtersMatch([{ field: 'team', op: 'eq', value: 'Sales' }], data), true);
+    assert.equal(filtersMatch([{ field: 'team', op: 'eq', value: 'Sal' }], data), false);
+    assert.equal(filtersMatch([{ field: 'agent', op: 'prefix', value: '103_' }, { field: 'team', op: 'eq', value: 'Sales' }], data), true);
+    assert.equal(filtersMatch([{ field: 'agent', op: 'prefix', value: '103_' }, { field: 'team', op: 'eq', value: 'Support' }], data), false);
+    assert.equal(filtersMatch([{ field: 'talk_sec', op: 'eq', value: '40' }], data), true);
+    assert.equal(filtersMatch([{ field: 'custom', op: 'eq', value: '[object Object]' }], data), false);
+    assert.equal(filtersMatch([{ field: 'ivr_name', op: 'prefix', value: '' }], data), false, 'a null field matches nothing');
+  });
+
+  it('orders a call\'s events by their conversation, a leg without one by its leg, anything else alone', () => {
+    const e = { kind: 'cdr.inbound.missed', platform: 'telecmi', type: 'cdr', call_uuid: 'leg', conversation_uuid: 'conv' };
+    assert.equal(eventOrderKey(e, '7'), 'telecmi:conv');
+    assert.equal(eventOrderKey({ ...e, conversation_uuid: null }, '7'), 'telecmi:leg');
+    assert.equal(eventOrderKey({ ...e, type: 'callback', kind: 'callback.inbound.http_flow' }, '7'), 'event:7');
+    assert.equal(eventOrderKey({ ...e, kind: 'unknown' }, '7'), 'event:7');
+  });
+
+  it('queues one row per destination that takes an item', () => {
+    const routes = [
+      { id: '1', kinds: ['cdr.*'], filters: [] },
+      { id: '2', kinds: ['*'], filters: [{ field: 'team', op: 'eq' as const, value: 'Sales' }] },
+    ];
+    const item = (kind: string, team: string) => ({ kind, order_key: 'k', message_id: 'm', message_at: 't', event_id: '9', fields: { team } });
+    const [insert, ...more] = outboxStatements(routes, [item('cdr.inbound.missed', 'Sales'), item('event.inbound.waiting', 'Support'), item('cdr.inbound.answered', 'Support')], 1000);
+    assert.equal(more.length, 0);
+    const rows = (insert?.params.length ?? 0) / 12;
+    assert.equal(rows, 3, 'Sales CDR to both, Support CDR to the first, the Support live event to neither');
+    assert.equal(outboxStatements(routes, [], 1000).length, 0);
+  });
+});
+
+describe('retries', () => {
+  const schedule = ['5s', '30s', '2m'].map(durationMs);
+  const at = 1_000_000;
+  const attempt = (outcome: 'succeeded' | 'failed' | 'timeout' | 'network_error' | 'gone', status: number | null, retry: number | null = null) => ({ outcome, status, retryAfterMs: retry, at });
+
+  it('follows the schedule on timeouts, network errors, 429 and 5xx, then dead-letters', () => {
+    assert.deepEqual(nextStep(attempt('timeout', null), 0, schedule), { state: 'pending', step: 1, next: at + 5000 });
+    assert.deepEqual(nextStep(attempt('network_error', null), 1, schedule), { state: 'pending', step: 2, next: at + 30_000 });
+    assert.deepEqual(nextStep(attempt('failed', 503), 2, schedule), { state: 'pending', step: 3, next: at + 120_000 });
+    assert.deepEqual(nextStep(attempt('failed', 503), 3, schedule), { state: 'dead', step: 3, next: at });
+    assert.equal(nextStep(attempt('failed', 429), 0, schedule).state, 'pending');
+  });
+
+  it('honours Retry-After, fails other answers at once, holds on 410, ends on 2xx', () => {
+    assert.deepEqual(nextStep(attempt('failed', 429, 90_000), 0, schedule), { state: 'pending', step: 1, next: at + 90_000 });
+    assert.equal(nextStep(attempt('failed', 400), 0, schedule).state, 'dead');
+    assert.equal(nextStep(attempt('failed', 404), 0, schedule).state, 'dead');
+    assert.equal(nextStep(attempt('failed', 302), 0, schedule).state, 'dead');
+    assert.deepEqual(nextStep(attempt('gone', 410), 2, schedule), { state: 'pending', step: 2, next: at });
+    assert.equal(nextStep(attempt('succeeded', 204), 0, schedule).state, 'succeeded');
+  });
+
+  it('reads Retry-After as seconds or an HTTP date, bounded', () => {
+    const now = Date.parse('2026-11-21T10:00:00Z');
+    assert.equal(retryAfterMs('120', now), 120_000);
+    assert.equal(retryAfterMs('Sat, 21 Nov 2026 10:01:00 GMT', now), 60_000);
+    assert.equal(retryAfterMs('Sat, 21 Nov 2026 09:00:00 GMT', now), 0, 'a date in the past: now');
+    assert.equal(retryAfterMs('9999999', now), 24 * 3600_000);
+    assert.equal(retryAfterMs('soon', now), null);
+    assert.equal(retryAfterMs(null, now), null);
+  });
+});
+
+describe('signatures', () => {
+  it('verify with the Standard Webhooks library, with either secret during a rotation', () => {
+    const [a, b] = [newSigningSecret(), newSigningSecret()];
+    const body = JSON.stringify({ type: 'cdr.inbound.missed', timestamp: '2026-11-21T10:00:00.000Z', data: { team: 'Sales' } });
+    const ts = Math.floor(Date.now() / 1000);
+    const headers = { 'webhook-id': 'evt_1', 'webhook-timestamp': String(ts), 'webhook-signature': webhookSignature([a, b], 'evt_1', ts, body) };
+    assert.deepEqual(new Webhook(a).verify(body, headers), JSON.parse(body));
+    assert.deepEqual(new Webhook(b).verify(body, headers), JSON.parse(body));
+    assert.throws(() => new Webhook(newSigningSecret()).verify(body, headers));
+    assert.throws(() => new Webhook(a).verify(body.replace('Sales', 'Support'), headers), 'a changed body fails');
+  });
+});
