@@ -66,6 +66,20 @@ try {
     // 2. ingest without destinations, then with two active ones delivering meanwhile
     const plain = await measure({ name: 'plain', ...callhook, postgres: dialect.postgres }, false);
     console.log(`${`${dialect.name}: no destination`.padEnd(44)} ${fmt(plain.rps).padStart(12)} ${fmt(plain.p99, 1).padStart(7)} ${'-'.padStart(13)} ${'-'.padStart(12)}`);
+    // the outbox alone: two destinations, deliveries queued in the ingest transaction, none sent
+    const outboxOnly = await measure(
+      {
+        name: 'outbox only',
+        ...callhook,
+        env: { ...callhook.env, CALLHOOK_FORWARD: 'off' },
+        postgres: dialect.postgres,
+        setup: async ([base]) => {
+          for (const r of receivers) await api(base as string, '/api/destinations', { url: r.url, kinds: KINDS });
+        },
+      },
+      false,
+    );
+    console.log(`${`${dialect.name}: two destinations, not sending`.padEnd(44)} ${fmt(outboxOnly.rps).padStart(12)} ${fmt(outboxOnly.p99, 1).padStart(7)} ${'-'.padStart(13)} ${'-'.padStart(12)}`);
     let left = 0;
     let delivered = 0;
     let started = 0;
@@ -87,7 +101,7 @@ try {
       false,
     );
     console.log(`${`${dialect.name}: two active destinations`.padEnd(44)} ${fmt(forwarding.rps).padStart(12)} ${fmt(forwarding.p99, 1).padStart(7)} ${fmt(delivered).padStart(13)} ${fmt(left).padStart(12)}`);
-    console.log(`${dialect.name}: ingest with two destinations is ${(forwarding.rps / plain.rps).toFixed(2)} × without\n`);
+    console.log(`${dialect.name}: ingest with two destinations is ${(forwarding.rps / plain.rps).toFixed(2)} × without (${(outboxOnly.rps / plain.rps).toFixed(2)} × while not sending)\n`);
   }
 } finally {
   for (const r of receivers) r.proc.kill('SIGTERM');

@@ -164,7 +164,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await api.register(eventRoutes, { store });
     await api.register(callRoutes, { store });
     await api.register(statsRoutes, { store, config });
-    await api.register(forwardRoutes, { store, config, onChange: () => forwarder?.kick() });
+    await api.register(forwardRoutes, { store, config, onChange: () => forwarder?.changed() });
   });
   await app.register(streamRoutes, { store, hub, apiToken: deps.apiToken });
 

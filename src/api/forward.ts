@@ -65,6 +65,7 @@ export async function forwardRoutes(fastify: FastifyInstance, { store, config, o
 
   app.delete('/api/destinations/:id', { schema: { summary: 'Remove a destination with its deliveries', params: Id, response: { 204: Type.Null(), 404: ErrorResponse } } }, async (request, reply) => {
     if (!(await removeDestination(store, request.params.id))) throw new CallhookError('not_found', `no destination ${request.params.id}`);
+    onChange();
     return reply.code(204).send(null);
   });
 
@@ -79,7 +80,11 @@ export async function forwardRoutes(fastify: FastifyInstance, { store, config, o
     preValidation: async (request) => {
       request.body ??= {};
     },
-  }, async (request) => found(await rotateSecret(store, request.params.id, request.body?.overlap_sec ?? 86_400), `no destination ${request.params.id}`));
+  }, async (request) => {
+    const rotated = found(await rotateSecret(store, request.params.id, request.body?.overlap_sec ?? 86_400), `no destination ${request.params.id}`);
+    onChange();
+    return rotated;
+  });
 
   app.post('/api/destinations/:id/replay', {
     schema: {
