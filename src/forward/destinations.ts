@@ -3,8 +3,9 @@ import { alertFromRow } from '../alerts/engine.js';
 import type { Config } from '../config.js';
 import { CallhookError } from '../errors.js';
 import { newSigningSecret } from '../secrets.js';
-import type { Row, Sql, Store } from '../store/port.js';
-import { callItem, eventItem, FilterSchema, KIND_PATTERN, kindMatches, filtersMatch, outboxStatements, type OutboxItem, type Route } from './routing.js';
+import { isStoreId, type Row, type Sql, type Store } from '../store/port.js';
+import { iso } from '../store/rows.js';
+import { callItem, eventItem, FilterSchema, messageId, KIND_PATTERN, kindMatches, filtersMatch, outboxStatements, type OutboxItem, type Route } from './routing.js';
 
 /**
  * Destinations and their deliveries: the service behind /api/destinations, /api/deliveries and
@@ -27,32 +28,22 @@ const Headers = Type.Record(Type.String({ pattern: HEADER_NAME }), Type.String({
 const RateLimit = Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 10000 }), Type.Null()], { description: 'Requests per second at most (per instance); null: no limit.' });
 const MaxInFlight = Type.Union([Type.Integer({ minimum: 1, maximum: 100 }), Type.Null()], { description: 'Deliveries in flight at once (per instance); null: CALLHOOK_FORWARD_CONCURRENCY.' });
 
-export const DestinationInputSchema = Type.Object(
-  {
-    url: Type.String({ maxLength: 2000, description: 'Where deliveries are POSTed: http or https.' }),
-    description: Type.Optional(Type.String({ maxLength: 200 })),
-    kinds: Kinds,
-    filters: Type.Optional(Filters),
-    headers: Type.Optional(Headers),
-    rate_limit: Type.Optional(RateLimit),
-    max_in_flight: Type.Optional(MaxInFlight),
-    state: Type.Optional(Type.Enum(['active', 'paused'], { description: 'paused: deliveries are queued and held until it is resumed.' })),
-  },
-  { additionalProperties: false },
-);
+const Url = Type.String({ maxLength: 2000, description: 'Where deliveries are POSTed: http or https.' });
+const Description = Type.String({ maxLength: 200 });
+/** What a destination may set besides its URL, kinds and description; a change sets any of them. */
+const Settings = {
+  filters: Type.Optional(Filters),
+  headers: Type.Optional(Headers),
+  rate_limit: Type.Optional(RateLimit),
+  max_in_flight: Type.Optional(MaxInFlight),
+  state: Type.Optional(Type.Enum(['active', 'paused'], { description: 'paused: deliveries are queued and held until it is resumed; active also re-enables one disabled by a 410.' })),
+};
+
+export const DestinationInputSchema = Type.Object({ url: Url, description: Type.Optional(Description), kinds: Kinds, ...Settings }, { additionalProperties: false });
 export type DestinationInput = Static<typeof DestinationInputSchema>;
 
 export const DestinationPatchSchema = Type.Object(
-  {
-    url: Type.Optional(Type.String({ maxLength: 2000 })),
-    description: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
-    kinds: Type.Optional(Kinds),
-    filters: Type.Optional(Filters),
-    headers: Type.Optional(Headers),
-    rate_limit: Type.Optional(RateLimit),
-    max_in_flight: Type.Optional(MaxInFlight),
-    state: Type.Optional(Type.Enum(['active', 'paused'], { description: 'active also re-enables a destination disabled by a 410.' })),
-  },
+  { url: Type.Optional(Url), description: Type.Optional(Type.Union([Description, Type.Null()])), kinds: Type.Optional(Kinds), ...Settings },
   { additionalProperties: false },
 );
 export type DestinationPatch = Static<typeof DestinationPatchSchema>;
@@ -187,16 +178,14 @@ export async function listDestinations(store: Store): Promise<Destination[]> {
   return rows.map(destinationFromRow);
 }
 
-const isId = (id: string) => /^[1-9]\d{0,18}$/.test(id);
-
 export async function getDestination(store: Store, id: string): Promise<Destination | null> {
-  if (!isId(id)) return null;
+  if (!isStoreId(id)) return null;
   const [rows = []] = await store.read([{ sql: `SELECT ${DESTINATION_COLUMNS} FROM destinations WHERE id = ?`, params: [id] }]);
   return rows[0] ? destinationFromRow(rows[0]) : null;
 }
 
 export async function updateDestination(store: Store, id: string, patch: DestinationPatch, now = Date.now()): Promise<Destination | null> {
-  if (!isId(id)) return null;
+  if (!isStoreId(id)) return null;
   if (patch.url !== undefined) checkUrl(patch.url);
   if (patch.headers !== undefined) checkHeaders(patch.headers);
   const sets: string[] = [];
@@ -223,7 +212,7 @@ export async function updateDestination(store: Store, id: string, patch: Destina
 
 /** Removes a destination with its deliveries and their attempts. */
 export async function removeDestination(store: Store, id: string): Promise<boolean> {
-  if (!isId(id)) return false;
+  if (!isStoreId(id)) return false;
   const [, , rows = []] = await store.write([
     { sql: 'DELETE FROM delivery_attempts WHERE delivery_id IN (SELECT id FROM deliveries WHERE destination_id = ?)', params: [id] },
     { sql: 'DELETE FROM deliveries WHERE destination_id = ?', params: [id] },
@@ -234,7 +223,7 @@ export async function removeDestination(store: Store, id: string): Promise<boole
 
 /** A new secret; the current one keeps signing beside it for `overlapSec`. */
 export async function rotateSecret(store: Store, id: string, overlapSec: number, now = Date.now()): Promise<{ secret: string; previous_secret_expires_at: string } | null> {
-  if (!isId(id)) return null;
+  if (!isStoreId(id)) return null;
   const secret = newSigningSecret();
   const until = now + overlapSec * 1000;
   const [rows = []] = await store.write([
@@ -262,8 +251,8 @@ export async function listDeliveries(store: Store, q: DeliveryQuery): Promise<{ 
     where.push(clause);
     params.push(value);
   };
-  if (q.destination !== undefined && !isId(q.destination)) return { items: [], next: null };
-  if (q.before !== undefined && !isId(q.before)) throw new CallhookError('invalid_cursor');
+  if (q.destination !== undefined && !isStoreId(q.destination)) return { items: [], next: null };
+  if (q.before !== undefined && !isStoreId(q.before)) throw new CallhookError('invalid_cursor');
   add('destination_id = ?', q.destination);
   add('state = ?', q.status);
   add('kind = ?', q.kind);
@@ -275,7 +264,7 @@ export async function listDeliveries(store: Store, q: DeliveryQuery): Promise<{ 
 }
 
 export async function getDelivery(store: Store, id: string): Promise<Delivery | null> {
-  if (!isId(id)) return null;
+  if (!isStoreId(id)) return null;
   const [rows = []] = await store.read([{ sql: `SELECT ${DELIVERY_COLUMNS} FROM deliveries WHERE id = ?`, params: [id] }]);
   return (await withAttempts(store, rows))[0] ?? null;
 }
@@ -304,7 +293,7 @@ async function withAttempts(store: Store, rows: Row[]): Promise<Delivery[]> {
     id: String(r['id']),
     destination_id: String(r['destination_id']),
     kind: String(r['kind']),
-    message_id: r['message_id'] === null ? `msg_${String(r['id'])}` : String(r['message_id']),
+    message_id: messageId(r),
     timestamp: String(r['message_at']),
     event_id: r['event_id'] === null ? null : String(r['event_id']),
     replay: Number(r['replay']) === 1,
@@ -321,7 +310,7 @@ async function withAttempts(store: Store, rows: Row[]): Promise<Delivery[]> {
 
 /** Sends a delivery again now, on a fresh retry schedule, whatever its state; not while it is in flight. */
 export async function retryDelivery(store: Store, id: string, now = Date.now()): Promise<Delivery | null> {
-  if (!isId(id)) return null;
+  if (!isStoreId(id)) return null;
   const [rows = []] = await store.write([
     {
       sql: `UPDATE deliveries SET state = 'pending', step = 0, next_attempt_ms = ?, finished_ms = NULL
@@ -367,7 +356,7 @@ export async function replay(store: Store, destinationId: string, input: ReplayI
       if (items.length > config.forwardReplayMax) throw new CallhookError('replay_too_large', `more than ${config.forwardReplayMax} in this range`);
     }
   };
-  if (wantsEvents) await walk(store, 'SELECT id, received_at, data FROM events WHERE received_at >= ? AND received_at < ?', range, (r) => eventItem(JSON.parse(String(r['data'])) as Record<string, unknown>, String(r['id']), iso(r['received_at'])), take);
+  if (wantsEvents) await walk(store, 'SELECT id, received_at, data FROM events WHERE received_at >= ? AND received_at < ?', range, (r) => eventItem(JSON.parse(String(r['data'])) as Record<string, unknown>, String(r['id']), iso(r['received_at'] as string | Date)), take);
   if (wants('call.')) await walk(store, 'SELECT id, data FROM calls WHERE started_at >= ? AND started_at < ?', range, (r) => callItem(JSON.parse(String(r['data'])) as { id: string; last_event_at: string | null }, isoNow(now)), take);
   if (wants('alert.')) {
     const [alerts = []] = await store.read([
@@ -392,7 +381,6 @@ export async function replay(store: Store, destinationId: string, input: ReplayI
   return { dry_run: input.dry_run === true, count: items.length, kinds: counts, sample };
 }
 
-const iso = (v: unknown) => (v instanceof Date ? v.toISOString() : String(v));
 
 /** Reads a range page by page in id order, so that no read holds a whole range. */
 async function walk(store: Store, sql: string, range: readonly [string, string], toItem: (r: Row) => OutboxItem, take: (items: OutboxItem[]) => void): Promise<void> {

@@ -62,6 +62,11 @@ export interface OutboxItem {
 /** Destinations that take new deliveries: paused ones too (they hold them), disabled ones not. */
 export const ROUTES_QUERY: Sql = { sql: "SELECT id, kinds, filters FROM destinations WHERE state <> 'disabled' ORDER BY id", params: [] };
 
+/** A delivery row's webhook-id: its message's, else `msg_<delivery id>` (a call.updated). */
+export function messageId(r: Row): string {
+  return r['message_id'] === null || r['message_id'] === undefined ? `msg_${String(r['id'])}` : String(r['message_id']);
+}
+
 export function routesFromRows(rows: readonly Row[]): Route[] {
   return rows.map((r) => ({ id: String(r['id']), kinds: JSON.parse(String(r['kinds'])) as string[], filters: JSON.parse(String(r['filters'])) as Filter[] }));
 }

@@ -5,6 +5,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { alertFromRow } from '../alerts/engine.js';
 import type { Config } from '../config.js';
 import { webhookSignature } from '../secrets.js';
+import { messageId } from './routing.js';
 import type { Row, Sql, Store } from '../store/port.js';
 import { eventWithRawFromRow, type EventRow } from '../store/rows.js';
 
@@ -119,6 +120,7 @@ export class Forwarder {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private cached: { at: number; list: Destination[] } | null = null;
+  private generation = 0;
   private delayed: NodeJS.Timeout | null = null;
   private lastPass = 0;
   private readonly attempts: Counter<'destination' | 'outcome'>;
@@ -273,17 +275,20 @@ export class Forwarder {
   private async destinations(): Promise<Destination[]> {
     const now = Date.now();
     if (this.cached && now - this.cached.at < this.config.forwardPollMs) return this.cached.list;
+    const generation = this.generation;
     const [rows = []] = await this.store.read([
       { sql: "SELECT id, url, headers, secret, previous_secret, previous_secret_until_ms, rate_limit, max_in_flight FROM destinations WHERE state = 'active' ORDER BY id", params: [] },
     ]);
     const list = rows.map((r) => destinationFromRow(r, now, this.config.forwardConcurrency));
-    this.cached = { at: now, list };
+    // a change made while this read ran is not hidden by it: the next pass reads again
+    if (generation === this.generation) this.cached = { at: now, list };
     return list;
   }
 
   /** Destinations changed (added, paused, resumed, rotated): the next pass reads them again. */
   changed(): void {
     this.cached = null;
+    this.generation++;
     this.kick();
   }
 
@@ -394,6 +399,7 @@ export class Forwarder {
           params: [`${r.delivery.destination.url} answered 410 Gone at ${new Date(r.at).toISOString()}`, new Date(r.at).toISOString(), r.delivery.destination.id],
         });
         this.cached = null;
+        this.generation++;
       }
       attempts.push(r.delivery.id, new Date(r.at).toISOString(), r.outcome, r.status, r.body, r.latencyMs, r.error);
     }
@@ -418,7 +424,7 @@ function claimedFromRow(r: Row, destination: Destination): Claimed {
     id: String(r['id']),
     destination,
     kind: String(r['kind']),
-    message_id: r['message_id'] === null ? `msg_${String(r['id'])}` : String(r['message_id']),
+    message_id: messageId(r),
     message_at: String(r['message_at']),
     event_id: r['event_id'] === null ? null : String(r['event_id']),
     alert_id: r['alert_id'] === null ? null : String(r['alert_id']),

@@ -92,7 +92,7 @@ export interface RequestRow {
   kind: string | null;
 }
 
-const iso = (value: string | Date) => (typeof value === 'string' ? value : value.toISOString());
+export const iso = (value: string | Date) => (typeof value === 'string' ? value : value.toISOString());
 
 export function eventFromRow(row: EventRow): StoredEvent {
   const data = JSON.parse(row.data) as Record<string, unknown>;

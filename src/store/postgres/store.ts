@@ -93,11 +93,11 @@ export class PostgresStore implements Store {
       const events = keys.map((key, k) => ({ id: eventIds[k] as string, index: (byKey.get(key) as number[])[0] as number, row: rows[(byKey.get(key) as number[])[0] as number] as WriteRow & { event: NonNullable<WriteRow['event']> }, copies: (byKey.get(key) as number[]).length }));
       const stored = new Map<string, { id: string; inserted: boolean }>();
       if (events.length > 0) {
-        const res = await client.query<{ id: string; dedup_key: string; inserted: boolean }>(
+        const res = await client.query<{ id: string; dedup_key: string; inserted: boolean; forwarding: boolean }>(
           `INSERT INTO events (id, dedup_key, received_at, platform, kind, redeliveries, data, raw, call_uuid, conversation_uuid)
            SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::text[])
            ON CONFLICT (dedup_key) DO UPDATE SET redeliveries = events.redeliveries + excluded.redeliveries + 1
-           RETURNING id::text, dedup_key, (xmax = 0) AS inserted`,
+           RETURNING id::text, dedup_key, (xmax = 0) AS inserted, EXISTS (SELECT 1 FROM destinations WHERE state <> 'disabled') AS forwarding`,
           [
             events.map((e) => e.id),
             events.map((e) => e.row.event.dedup_key),
@@ -115,7 +115,9 @@ export class PostgresStore implements Store {
         // the outbox is written with the events it delivers: an acknowledged event is never lost to forwarding
         // in the order they arrived, not the key order the inserts lock in
         const inserted = events.filter((e) => stored.get(e.row.event.dedup_key)?.inserted === true).sort((a, b) => a.index - b.index);
-        if (inserted.length > 0) {
+        // the insert says whether any destination takes deliveries (evaluated once): without one,
+        // the batch costs no further round trip
+        if (inserted.length > 0 && res.rows[0]?.forwarding === true) {
           await new PostgresProjection(client).drive(
             queueOutbox(() => inserted.map((e) => eventItem(JSON.parse(e.row.event.data) as EventFields, (stored.get(e.row.event.dedup_key) as { id: string }).id, e.row.received_at)), Date.now()),
           );
