@@ -78,6 +78,11 @@ export const ConfigSchema = Type.Object({
   forwardConcurrency: Type.Integer({ default: 8, minimum: 1, maximum: 100, ...meta('CALLHOOK_FORWARD_CONCURRENCY', 'forward-concurrency', 'Deliveries in flight per destination and instance, unless the destination sets its own.') }),
   forwardReplayRate: Type.Integer({ default: 20, minimum: 1, maximum: 10000, ...meta('CALLHOOK_FORWARD_REPLAY_RATE', 'forward-replay-rate', 'Replayed deliveries sent per second per destination and instance.') }),
   forwardReplayMax: Type.Integer({ default: 100000, minimum: 1, ...meta('CALLHOOK_FORWARD_REPLAY_MAX', 'forward-replay-max', 'The most deliveries one replay may queue; a larger range is refused.') }),
+  forwardBusyRate: Type.Integer({
+    default: 50,
+    minimum: 0,
+    ...meta('CALLHOOK_FORWARD_BUSY_RATE', 'forward-busy-rate', 'While webhooks saturate this instance, new deliveries slow down towards this many per second, so that acknowledging webhooks comes first; 0 never slows them.'),
+  }),
   forwardPollMs: Type.Integer({ default: 1000, minimum: 20, ...meta('CALLHOOK_FORWARD_POLL_MS', 'forward-poll', 'How often the outbox is looked at for due retries and for work other instances queued, in ms.') }),
   logLevel: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info', ...meta('CALLHOOK_LOG_LEVEL', 'log-level', 'Level of the JSON log lines on stdout.') }),
 });

@@ -60,7 +60,8 @@ export interface OutboxItem {
 }
 
 /** Destinations that take new deliveries: paused ones too (they hold them), disabled ones not. */
-export const ROUTES_QUERY: Sql = { sql: "SELECT id, kinds, filters FROM destinations WHERE state <> 'disabled' ORDER BY id", params: [] };
+export const TAKES_DELIVERIES = "state <> 'disabled'";
+export const ROUTES_QUERY: Sql = { sql: `SELECT id, kinds, filters FROM destinations WHERE ${TAKES_DELIVERIES} ORDER BY id`, params: [] };
 
 /** A delivery row's webhook-id: its message's, else `msg_<delivery id>` (a call.updated). */
 export function messageId(r: Row): string {

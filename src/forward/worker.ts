@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
+import { performance, type EventLoopUtilization } from 'node:perf_hooks';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { alertFromRow } from '../alerts/engine.js';
 import type { Config } from '../config.js';
 import { webhookSignature } from '../secrets.js';
+import { Governor } from './governor.js';
 import { messageId } from './routing.js';
 import type { Row, Sql, Store } from '../store/port.js';
 import { eventWithRawFromRow, type EventRow } from '../store/rows.js';
@@ -17,6 +19,8 @@ const LEASE_MARGIN_MS = 5_000;
 const PREFETCH = 4;
 /** The shortest time between the starts of two passes. */
 const MIN_PASS_GAP_MS = 10;
+/** How often the governor looks at how busy the process is. */
+const GOVERNOR_WINDOW_MS = 250;
 /** The longest Retry-After honoured. */
 const MAX_RETRY_AFTER_MS = 24 * 3600_000;
 
@@ -42,6 +46,7 @@ interface Claimed {
   alert_state: string | null;
   payload: string | null;
   step: number;
+  leaseUntil: number;
 }
 
 interface Result {
@@ -84,8 +89,14 @@ export function nextStep(result: Pick<Result, 'outcome' | 'status' | 'retryAfter
 class Bucket {
   private tokens: number;
   private last = Date.now();
-  constructor(private readonly rate: number) {
+  constructor(private rate: number) {
     this.tokens = Math.max(1, rate);
+  }
+  /** A new rate; what is saved up stays within a second of it. */
+  setRate(rate: number): void {
+    this.available();
+    this.rate = rate;
+    this.tokens = Math.min(this.tokens, Math.max(1, rate));
   }
   available(): number {
     const now = Date.now();
@@ -98,7 +109,7 @@ class Bucket {
   }
 }
 
-const CLAIM_COLUMNS = 'id, destination_id, kind, message_id, message_at, event_id, alert_id, alert_state, payload, step';
+const CLAIM_COLUMNS = 'id, lease_until_ms, destination_id, kind, message_id, message_at, event_id, alert_id, alert_state, payload, step';
 
 /**
  * Delivers the outbox. Each pass claims due deliveries under a lease (the claim re-checks the
@@ -124,15 +135,21 @@ export class Forwarder {
   private delayed: NodeJS.Timeout | null = null;
   private lastPass = 0;
   private readonly attempts: Counter<'destination' | 'outcome'>;
+  private readonly governor: Governor | null;
+  /** New deliveries across destinations while the governor paces them. */
+  private paced: Bucket | null = null;
+  private window = { ingested: 0, commits: 0, started: 0, at: 0, elu: null as EventLoopUtilization | null };
+  private governing: NodeJS.Timeout | null = null;
   private readonly agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
 
   constructor(
     private readonly store: Store,
-    private readonly config: Pick<Config, 'forwardSchedule' | 'forwardTimeoutMs' | 'forwardConcurrency' | 'forwardReplayRate' | 'forwardPollMs'>,
+    private readonly config: Pick<Config, 'forwardSchedule' | 'forwardTimeoutMs' | 'forwardConcurrency' | 'forwardReplayRate' | 'forwardPollMs' | 'forwardBusyRate'>,
     registry: Registry,
     private readonly onError: (err: unknown) => void,
   ) {
     this.schedule = config.forwardSchedule.map(durationMs);
+    this.governor = config.forwardBusyRate > 0 ? new Governor(config.forwardBusyRate) : null;
     const registers = [registry];
     this.attempts = new Counter({ name: 'callhook_forward_attempts_total', help: 'Delivery attempts by destination and outcome (succeeded, failed, timeout, network_error, gone).', labelNames: ['destination', 'outcome'], registers });
     // one query per scrape for both gauges: they are collected at the same time and share it
@@ -166,12 +183,38 @@ export class Forwarder {
     this.stopped = false;
     this.timer = setInterval(() => this.kick(), this.config.forwardPollMs);
     this.timer.unref();
+    if (this.governor) {
+      this.window = { ingested: 0, commits: 0, started: 0, at: performance.now(), elu: performance.eventLoopUtilization() };
+      this.governing = setInterval(() => this.govern(), GOVERNOR_WINDOW_MS);
+      this.governing.unref();
+    }
     this.kick();
+  }
+
+  /** Ingest committed `webhooks` in one transaction: it may have queued deliveries. */
+  ingested(webhooks: number): void {
+    this.window.ingested += webhooks;
+    this.window.commits++;
+    this.kick();
+  }
+
+  /** The governor's window ended: the pace of new deliveries for the next one. */
+  private govern(): void {
+    const now = performance.now();
+    const elu = performance.eventLoopUtilization(this.window.elu ?? undefined);
+    const { ingested, commits, started, at } = this.window;
+    this.window = { ingested: 0, commits: 0, started: 0, at: now, elu: performance.eventLoopUtilization() };
+    const pace = this.governor?.update({ seconds: (now - at) / 1000, busy: elu.utilization, ingested, commits, started }) ?? null;
+    if (pace === null) this.paced = null;
+    else if (this.paced) this.paced.setRate(pace);
+    else this.paced = new Bucket(pace);
   }
 
   /**
    * Runs a pass; a kick during a pass makes it run once more. Passes start at most every
    * MIN_PASS_GAP_MS: every commit kicks, and a pass per commit would cost ingest a transaction each.
+   * While the governor paces deliveries, at most one pass per window: its few claims and results
+   * then share one transaction instead of costing ingest one commit each.
    */
   kick(): void {
     if (this.stopped) return;
@@ -179,7 +222,7 @@ export class Forwarder {
       this.again = true;
       return;
     }
-    const wait = this.lastPass + MIN_PASS_GAP_MS - Date.now();
+    const wait = this.lastPass + (this.paced ? GOVERNOR_WINDOW_MS : MIN_PASS_GAP_MS) - Date.now();
     if (wait > 0) {
       this.delayed = setTimeout(() => {
         this.delayed = null;
@@ -203,7 +246,9 @@ export class Forwarder {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.governing) clearInterval(this.governing);
     if (this.delayed) clearTimeout(this.delayed);
+    this.governing = null;
     this.timer = null;
     this.delayed = null;
     // claimed deliveries not sent yet are let go at once, for another instance or the next start
@@ -239,11 +284,14 @@ export class Forwarder {
     this.results = [];
     const destinations = this.stopped ? [] : await this.destinations();
     const now = Date.now();
+    // shared by the destinations while the governor paces forwarding
+    let budget = this.paced?.available() ?? Infinity;
     const wanted = destinations.flatMap((d) => {
       // claimed ahead of the requests in flight, so that a finished request is followed at once
       const free = d.maxInFlight * PREFETCH - (this.inFlight.get(d.id) ?? 0) - (this.waiting.get(d.id)?.length ?? 0);
       const rate = this.rateOf(d);
-      const limit = Math.min(free, rate.normal?.available() ?? free);
+      const limit = Math.min(free, rate.normal?.available() ?? free, budget);
+      budget -= Math.max(0, limit);
       return limit > 0 ? [{ d, limit, rate }] : [];
     });
     const statements = [...this.flushStatements(results), ...wanted.map(({ d, limit }) => this.claimStatement(d, 0, limit, now))];
@@ -260,11 +308,13 @@ export class Forwarder {
     for (const [i, { d, limit, rate }] of wanted.entries()) {
       const got = (claimed[i] ?? []).map((r) => claimedFromRow(r, d));
       rate.normal?.take(got.length);
+      this.paced?.take(got.length);
       const room = Math.min(limit - got.length, rate.replay.available());
       if (room > 0) {
         const [replayed = []] = await this.store.write([this.claimStatement(d, 1, room, Date.now())]);
         rate.replay.take(replayed.length);
         rate.normal?.take(replayed.length);
+        this.paced?.take(replayed.length);
         got.push(...replayed.map((r) => claimedFromRow(r, d)));
       }
       if (got.length > 0) await this.enqueue(got.sort((a, b) => Number(a.id) - Number(b.id)));
@@ -306,23 +356,24 @@ export class Forwarder {
    * cached): only the first pending one of each call. That check is a correlated min(), one probe
    * of deliveries_order per candidate: PostgreSQL plans NOT EXISTS as an anti join, which on a young
    * table without statistics scanned every pending delivery per candidate.
+   * The candidates are materialized once: written as `id IN (subquery)`, PostgreSQL ran the
+   * subquery again for every pending delivery, and with a few hundred pending one claim took seconds.
    * The outer conditions are checked again on the row as it is when locked (PostgreSQL re-reads a
    * row another transaction updated), so a delivery leased meanwhile by another instance is skipped.
    */
   private claimStatement(d: Destination, replay: 0 | 1, limit: number, now: number): Sql {
-    // long enough for every delivery claimed ahead to have its turn
-    const lease = now + (PREFETCH + 1) * this.config.forwardTimeoutMs + LEASE_MARGIN_MS;
     return {
-      sql: `UPDATE deliveries SET lease_until_ms = ?, lease_owner = ?
-        WHERE id IN (
-          SELECT d.id FROM deliveries d
+      sql: `WITH picked AS MATERIALIZED (
+          SELECT d.id AS pick FROM deliveries d
           WHERE d.destination_id = ? AND d.state = 'pending' AND d.replay = ? AND d.next_attempt_ms <= ? AND (d.lease_until_ms IS NULL OR d.lease_until_ms < ?)
             AND EXISTS (SELECT 1 FROM destinations t WHERE t.id = d.destination_id AND t.state = 'active')
             AND d.id = (SELECT min(p.id) FROM deliveries p WHERE p.destination_id = d.destination_id AND p.order_key = d.order_key AND p.state = 'pending')
           ORDER BY d.next_attempt_ms, d.id LIMIT ?)
-        AND state = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms < ?)
+        UPDATE deliveries SET lease_until_ms = ?, lease_owner = ?
+        FROM picked WHERE deliveries.id = picked.pick AND state = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms < ?)
         RETURNING ${CLAIM_COLUMNS}`,
-      params: [lease, this.owner, d.id, replay, now, now, limit, now],
+      // long enough for every delivery claimed ahead to have its turn
+      params: [d.id, replay, now, now, limit, now + (PREFETCH + 1) * this.config.forwardTimeoutMs + LEASE_MARGIN_MS, this.owner, now],
     };
   }
 
@@ -341,7 +392,11 @@ export class Forwarder {
     const queue = this.waiting.get(id) ?? [];
     while (queue.length > 0 && (this.inFlight.get(id) ?? 0) < maxInFlight) {
       const { delivery, data } = queue.shift() as { delivery: Claimed; data: unknown };
+      // the lease could run out before the request does (the passes were slow): it is let go, for
+      // whichever worker claims it next, rather than risk another one sending it too
+      if (delivery.leaseUntil < Date.now() + this.config.forwardTimeoutMs) continue;
       this.inFlight.set(id, (this.inFlight.get(id) ?? 0) + 1);
+      this.window.started++;
       const p = this.send(delivery, data)
         .then((result) => {
           this.results.push(result);
@@ -431,6 +486,7 @@ function claimedFromRow(r: Row, destination: Destination): Claimed {
     alert_state: r['alert_state'] === null ? null : String(r['alert_state']),
     payload: r['payload'] === null ? null : String(r['payload']),
     step: Number(r['step']),
+    leaseUntil: Number(r['lease_until_ms']),
   };
 }
 

@@ -80,7 +80,11 @@ if (ADMIN_URL) {
             before = `&before=${page.next}`;
           }
         };
-        await waitUntil(async () => (await list()).every((d) => d.state === 'succeeded'), () => 'deliveries still pending');
+        let unfinished: Delivery[] = [];
+        await waitUntil(
+          async () => (unfinished = (await list()).filter((d) => d.state !== 'succeeded')).length === 0,
+          () => `deliveries not succeeded: ${JSON.stringify(unfinished.slice(0, 5).map(({ id, kind, state, attempts, next_attempt_at, last_error }) => ({ id, kind, state, attempts, next_attempt_at, last_error })))} (${unfinished.length} in all)`,
+        );
         const all = await list();
         const requests = new Map<string, number>();
         for (const r of rx.received) requests.set(r.id, (requests.get(r.id) ?? 0) + 1);

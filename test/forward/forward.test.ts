@@ -298,3 +298,43 @@ for (const dialect of DIALECTS) {
     });
   });
 }
+
+describe('forwarding gives way to saturating ingest', () => {
+  it('slows new deliveries to the busy rate while webhooks queue, never stops them, and catches up after', async () => {
+    const srv = await startTestServer('sqlite', { ...FAST, CALLHOOK_FORWARD_BUSY_RATE: '4' });
+    const rx = await startReceiver();
+    const forwarder = srv.running.forwarder;
+    assert.ok(forwarder);
+    // webhooks queueing 100 to a commit: saturation, whatever this machine's event loop does
+    const pressure = setInterval(() => forwarder.ingested(100), 20);
+    try {
+      await pacedThenDrained();
+    } finally {
+      clearInterval(pressure);
+      await rx.close();
+      await srv.close();
+    }
+
+    async function pacedThenDrained(): Promise<void> {
+      const res = await srv.api('/api/destinations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: rx.url, kinds: ['*'] }) });
+      assert.equal(res.status, 201);
+      // the governor's first windows bring the pace down to the floor before anything is queued
+      await new Promise((r) => setTimeout(r, 600));
+      const sim = generateDeliveries({ calls: 10, seed: 8, start: Date.now() - 3600_000 });
+      await sendAll(srv, sim.deliveries);
+      const queued = (await (await srv.api('/api/deliveries?status=pending&limit=200')).json()) as { items: Delivery[] };
+      assert.ok(queued.items.length >= 40, `${queued.items.length} deliveries queued`);
+      const before = rx.received.length;
+      await new Promise((r) => setTimeout(r, 2000));
+      const during = rx.received.length - before;
+      // 4 a second, plus at most a second saved up, however slow the machine
+      assert.ok(during <= 4 * 2 + 4 + 1, `${during} deliveries in 2 s at 4 a second`);
+      assert.ok(during > 0, 'paced, not stopped');
+      // the pressure is off: the pace doubles back to unlimited and the backlog drains
+      clearInterval(pressure);
+      await waitUntil(async () => ((await (await srv.api('/api/deliveries?status=pending&limit=1')).json()) as { items: Delivery[] }).items.length === 0, () => 'the backlog never drained', 30_000);
+      const ids = new Set(rx.received.map((r) => r.id));
+      assert.equal(ids.size, rx.received.length, 'each delivered once');
+    }
+  });
+});

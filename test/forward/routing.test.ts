@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
+import { Governor } from '../../src/forward/governor.js';
 import { eventOrderKey, filtersMatch, kindMatches, outboxStatements } from '../../src/forward/routing.js';
 import { durationMs, nextStep, retryAfterMs } from '../../src/forward/worker.js';
 import { newSigningSecret, webhookSignature } from '../../src/secrets.js';
@@ -92,5 +93,40 @@ describe('signatures', () => {
     assert.deepEqual(new Webhook(b).verify(body, headers), JSON.parse(body));
     assert.throws(() => new Webhook(newSigningSecret()).verify(body, headers));
     assert.throws(() => new Webhook(a).verify(body.replace('Sales', 'Support'), headers), 'a changed body fails');
+  });
+});
+
+describe('forwarding gives way to ingest', () => {
+  const window = { seconds: 0.25, busy: 0.2, ingested: 40, commits: 40, started: 100 };
+
+  it('paces nothing under ordinary traffic, nor while it is busy sending with no webhook arriving', () => {
+    const g = new Governor(50);
+    assert.equal(g.update(window), null);
+    assert.equal(g.update({ ...window, busy: 1, ingested: 0, commits: 0 }), null, 'a backlog drains at full speed');
+  });
+
+  it('halves the pace from what was sent while webhooks saturate the process, down to the floor', () => {
+    const g = new Governor(50);
+    assert.equal(g.update({ ...window, busy: 0.95, started: 500 }), 1000, '500 in a quarter second is 2,000/s, halved');
+    assert.equal(g.update({ ...window, busy: 0.95 }), 500);
+    for (let i = 0; i < 10; i++) g.update({ ...window, busy: 0.95 });
+    assert.equal(g.pace, 50, 'never below the floor: forwarding slows down but does not stop');
+  });
+
+  it('counts webhooks queueing for the database as saturation, whatever the event loop does', () => {
+    const g = new Governor(50);
+    assert.equal(g.update({ ...window, busy: 0.3, ingested: 400, commits: 40 }), 200);
+    assert.equal(new Governor(50).update({ ...window, busy: 0.3, ingested: 120, commits: 40 }), null, 'three per commit is not queueing');
+  });
+
+  it('doubles the pace back once ingest no longer saturates, and lifts it past the ceiling', () => {
+    const g = new Governor(50);
+    g.update({ ...window, busy: 1, started: 0 });
+    assert.equal(g.pace, 50);
+    const paces: (number | null)[] = [];
+    for (let i = 0; i < 12; i++) paces.push(g.update(window));
+    assert.deepEqual(paces.slice(0, 3), [100, 200, 400]);
+    assert.equal(paces.at(-1), null);
+    assert.equal(paces.indexOf(null), 8, 'the ninth doubling of 50 passes 20,000/s');
   });
 });

@@ -34,9 +34,12 @@ import {
   type RequestRow,
   type WriteRow,
 } from '../rows.js';
-import { eventItem, queueOutbox, type EventFields } from '../../forward/routing.js';
+import { eventItem, outboxStatements, routesFromRows, TAKES_DELIVERIES, type EventFields } from '../../forward/routing.js';
 import { migratePostgres } from './migrate.js';
 import { dollars, PostgresProjection, STREAM_CHANNEL } from './projection.js';
+
+/** The routes (ROUTES_QUERY's rows) as one JSON array: an uncorrelated subquery, evaluated once per statement. */
+const ROUTES_JSON = `SELECT json_agg(json_build_object('id', id, 'kinds', kinds, 'filters', filters) ORDER BY id)::text FROM destinations WHERE ${TAKES_DELIVERIES}`;
 
 export interface PostgresOptions {
   /** Called with errors of idle connections (the database went away); they are not fatal. */
@@ -93,11 +96,11 @@ export class PostgresStore implements Store {
       const events = keys.map((key, k) => ({ id: eventIds[k] as string, index: (byKey.get(key) as number[])[0] as number, row: rows[(byKey.get(key) as number[])[0] as number] as WriteRow & { event: NonNullable<WriteRow['event']> }, copies: (byKey.get(key) as number[]).length }));
       const stored = new Map<string, { id: string; inserted: boolean }>();
       if (events.length > 0) {
-        const res = await client.query<{ id: string; dedup_key: string; inserted: boolean; forwarding: boolean }>(
+        const res = await client.query<{ id: string; dedup_key: string; inserted: boolean; routes: string | null }>(
           `INSERT INTO events (id, dedup_key, received_at, platform, kind, redeliveries, data, raw, call_uuid, conversation_uuid)
            SELECT * FROM unnest($1::bigint[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::text[])
            ON CONFLICT (dedup_key) DO UPDATE SET redeliveries = events.redeliveries + excluded.redeliveries + 1
-           RETURNING id::text, dedup_key, (xmax = 0) AS inserted, EXISTS (SELECT 1 FROM destinations WHERE state <> 'disabled') AS forwarding`,
+           RETURNING id::text, dedup_key, (xmax = 0) AS inserted, (${ROUTES_JSON}) AS routes`,
           [
             events.map((e) => e.id),
             events.map((e) => e.row.event.dedup_key),
@@ -115,12 +118,12 @@ export class PostgresStore implements Store {
         // the outbox is written with the events it delivers: an acknowledged event is never lost to forwarding
         // in the order they arrived, not the key order the inserts lock in
         const inserted = events.filter((e) => stored.get(e.row.event.dedup_key)?.inserted === true).sort((a, b) => a.index - b.index);
-        // the insert says whether any destination takes deliveries (evaluated once): without one,
-        // the batch costs no further round trip
-        if (inserted.length > 0 && res.rows[0]?.forwarding === true) {
-          await new PostgresProjection(client).drive(
-            queueOutbox(() => inserted.map((e) => eventItem(JSON.parse(e.row.event.data) as EventFields, (stored.get(e.row.event.dedup_key) as { id: string }).id, e.row.received_at)), Date.now()),
-          );
+        // the insert returns the routes (read once, in this transaction): without a destination
+        // the batch costs no further round trip, with some one INSERT
+        const routes = res.rows[0]?.routes;
+        if (inserted.length > 0 && routes) {
+          const items = inserted.map((e) => eventItem(JSON.parse(e.row.event.data) as EventFields, (stored.get(e.row.event.dedup_key) as { id: string }).id, e.row.received_at));
+          for (const w of outboxStatements(routesFromRows(JSON.parse(routes) as Row[]), items, Date.now())) await client.query(dollars(w.sql), w.params);
         }
       }
       const seen = new Set<string>();
