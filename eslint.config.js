@@ -18,7 +18,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/config.ts', 'test/**', 'bench/**', 'examples/**', '.ci/**'],
+    files: ['src/config.ts', 'test/**', 'bench/**', 'scripts/**', 'examples/**', '.ci/**'],
     rules: { 'no-restricted-properties': 'off' },
   },
 );

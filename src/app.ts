@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Gauge } from 'prom-client';
@@ -12,7 +13,8 @@ import { eventRoutes } from './api/events.js';
 import { streamRoutes } from './api/stream.js';
 import { StreamHub } from './api/stream-hub.js';
 import { Projector } from './calls/projector.js';
-import { requireApiToken } from './api/auth.js';
+import { requireApiToken, sessionRoutes } from './api/auth.js';
+import { dashboardRoutes, infoRoutes } from './api/dashboard.js';
 import type { Config } from './config.js';
 import { CallhookError, errorBody } from './errors.js';
 import { Forwarder } from './forward/worker.js';
@@ -85,7 +87,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   const committer = new GroupCommitter(store, {
     onCommit: (size, seconds) => {
       // the batch may have queued deliveries (SQLite stitches with the ingest, so call.updated too)
-      forwarder?.kick();
+      forwarder?.ingested(size);
       metrics.commitBatchSize.observe(size);
       metrics.commitSeconds.observe(seconds);
       metrics.databaseUp.set(1);
@@ -130,6 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     hideUntagged: false,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(cookie);
   app.get('/openapi.json', { schema: { hide: true, response: { 200: Type.Object({}, { additionalProperties: true }) } } }, async () => app.swagger());
 
   await app.register(webhookRoutes, {
@@ -165,7 +168,10 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await api.register(callRoutes, { store });
     await api.register(statsRoutes, { store, config });
     await api.register(forwardRoutes, { store, config, onChange: () => forwarder?.changed() });
+    await api.register(infoRoutes, { config, version: PACKAGE_VERSION });
   });
+  await app.register(sessionRoutes, { apiToken: deps.apiToken, sessionHours: config.sessionHours });
+  await app.register(dashboardRoutes);
   await app.register(streamRoutes, { store, hub, apiToken: deps.apiToken });
 
   app.addHook('onReady', async () => {

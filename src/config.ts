@@ -37,8 +37,9 @@ export const ConfigSchema = Type.Object({
   requestTimeoutMs: Type.Integer({ default: 30000, minimum: 100, ...meta('CALLHOOK_REQUEST_TIMEOUT_MS', 'request-timeout', 'Time a client has to send its whole request, in ms.') }),
   shutdownTimeoutMs: Type.Integer({ default: 10000, minimum: 0, ...meta('CALLHOOK_SHUTDOWN_TIMEOUT_MS', 'shutdown-timeout', 'On SIGTERM or SIGINT, how long in-flight requests may take to finish, in ms.') }),
   publicUrl: Type.Optional(
-    Type.String({ pattern: '^https?://', ...meta('CALLHOOK_PUBLIC_URL', 'public-url', 'The address the platform reaches callhook at (e.g. https://calls.example.com), for the webhook URL printed at start-up.') }),
+    Type.String({ pattern: '^https?://', ...meta('CALLHOOK_PUBLIC_URL', 'public-url', 'The address the platform reaches callhook at (e.g. https://calls.example.com), for the webhook URL printed at start-up and shown on the dashboard.') }),
   ),
+  sessionHours: Type.Integer({ default: 168, minimum: 1, maximum: 8760, ...meta('CALLHOOK_SESSION_HOURS', 'session-hours', 'How long a dashboard sign-in lasts, in hours.') }),
   staleAfterMin: Type.Integer({
     default: 120,
     minimum: 1,

@@ -43,6 +43,10 @@ export const ERRORS = {
     status: 401,
     message: 'Send the API token as "Authorization: Bearer <token>" (CALLHOOK_API_TOKEN, or the token printed at start-up).',
   },
+  cross_site_request: {
+    status: 403,
+    message: 'A request signed in by the dashboard cookie came from another site (its Origin is not this server): use the dashboard itself, or send the API token as a Bearer header.',
+  },
   not_found: {
     status: 404,
     message: 'Nothing is stored under that id.',

@@ -39,3 +39,21 @@ export function webhookSignature(secrets: readonly string[], id: string, timesta
     })
     .join(' ');
 }
+
+/**
+ * A stateless credential that expires: `<expires ms>.<HMAC of it>`, keyed by the API token and a
+ * purpose, so that it needs no storage, is good for that purpose only and dies when the token changes.
+ */
+export function signExpiry(apiToken: string, purpose: string, expires: number): string {
+  return `${expires}.${expirySignature(apiToken, purpose, expires)}`;
+}
+
+export function expiryIsValid(apiToken: string, purpose: string, value: string, now = Date.now()): boolean {
+  const [expires, signature, extra] = value.split('.');
+  if (!expires || !signature || extra !== undefined || !/^\d{1,15}$/.test(expires) || Number(expires) < now) return false;
+  return matchesAnySecret(signature, [expirySignature(apiToken, purpose, Number(expires))]);
+}
+
+function expirySignature(apiToken: string, purpose: string, expires: number): string {
+  return createHmac('sha256', `callhook ${purpose}:${apiToken}`).update(String(expires)).digest('base64url');
+}

@@ -31,6 +31,19 @@ const FigureProps = {
 };
 const Key = Type.Union([Type.String(), Type.Integer(), Type.Null()], { description: 'team, agent, IVR, number or direction; hour 0-23; day YYYY-MM-DD; weekday 0-6 from Sunday.' });
 
+export const StatsSchema = Type.Object({
+  since: Type.String(), until: Type.String(), tz: Type.String(), group_by: Type.Union([Type.String(), Type.Null()]),
+  sl: Type.Integer(), short_abandon_sec: Type.Integer(), call_rate_unit: Type.String(),
+  totals: Type.Object(FigureProps),
+  groups: Type.Array(Type.Object({ key: Key, ...FigureProps })),
+  definitions: Type.Record(Type.String(), Type.String()),
+});
+
+export const HeatmapSchema = Type.Object({
+  since: Type.String(), until: Type.String(), tz: Type.String(),
+  cells: Type.Array(Type.Object({ weekday: Type.Integer(), hour: Type.Integer(), offered: Type.Integer(), missed: Type.Integer() })),
+});
+
 /** The range of a request, checked: defaults, a known time zone, at most MAX_RANGE_DAYS. */
 export function resolveRange(q: { since?: string | undefined; until?: string | undefined; tz?: string | undefined }, config: Config, now = Date.now()): Range {
   const tz = q.tz ?? config.tz;
@@ -67,13 +80,7 @@ export async function statsRoutes(fastify: FastifyInstance, { store, config }: {
         short_abandon: Type.Optional(Type.Integer({ minimum: 0, maximum: 3600, description: 'Short-abandon threshold in seconds; default CALLHOOK_SHORT_ABANDON_SEC.' })),
       }),
       response: {
-        200: Type.Object({
-          since: Type.String(), until: Type.String(), tz: Type.String(), group_by: Type.Union([Type.String(), Type.Null()]),
-          sl: Type.Integer(), short_abandon_sec: Type.Integer(), call_rate_unit: Type.String(),
-          totals: Type.Object(FigureProps),
-          groups: Type.Array(Type.Object({ key: Key, ...FigureProps })),
-          definitions: Type.Record(Type.String(), Type.String()),
-        }),
+        200: StatsSchema,
         400: ErrorResponse,
       },
     },
@@ -91,10 +98,7 @@ export async function statsRoutes(fastify: FastifyInstance, { store, config }: {
       summary: 'Offered and missed calls per weekday (0 = Sunday) and hour, in the time zone',
       querystring: Type.Object(RangeQuery),
       response: {
-        200: Type.Object({
-          since: Type.String(), until: Type.String(), tz: Type.String(),
-          cells: Type.Array(Type.Object({ weekday: Type.Integer(), hour: Type.Integer(), offered: Type.Integer(), missed: Type.Integer() })),
-        }),
+        200: HeatmapSchema,
         400: ErrorResponse,
       },
     },

@@ -1,10 +1,10 @@
-import { createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Type from 'typebox';
 import { CallhookError, errorBody } from '../errors.js';
-import { matchesAnySecret } from '../secrets.js';
+import { expiryIsValid, signExpiry } from '../secrets.js';
 import type { Store } from '../store/port.js';
+import { isAuthenticated, requireApiToken } from './auth.js';
 import { ErrorResponse } from './schemas.js';
 import type { StreamClient, StreamHub } from './stream-hub.js';
 
@@ -17,21 +17,15 @@ const HEARTBEAT_MS = 15_000;
  */
 export function makeTicket(apiToken: string, now = Date.now()): { ticket: string; expires_at: string } {
   const expires = now + TICKET_TTL_MS;
-  return { ticket: `${expires}.${sign(apiToken, expires)}`, expires_at: new Date(expires).toISOString() };
+  return { ticket: signExpiry(apiToken, 'stream tickets', expires), expires_at: new Date(expires).toISOString() };
 }
 
 export function ticketIsValid(apiToken: string, ticket: string, now = Date.now()): boolean {
-  const [expires, signature] = ticket.split('.');
-  if (!expires || !signature || !/^\d+$/.test(expires) || Number(expires) < now) return false;
-  return matchesAnySecret(signature, [sign(apiToken, Number(expires))]);
-}
-
-function sign(apiToken: string, expires: number): string {
-  return createHmac('sha256', `callhook stream tickets:${apiToken}`).update(String(expires)).digest('base64url');
+  return expiryIsValid(apiToken, 'stream tickets', ticket, now);
 }
 
 /**
- * The stream route authenticates itself (Bearer or ?ticket=), so it is registered outside the
+ * The stream route authenticates itself (Bearer, session cookie or ?ticket=), so it is registered outside the
  * API's token hook.
  */
 export async function streamRoutes(fastify: FastifyInstance, opts: { store: Store; hub: StreamHub; apiToken: string }): Promise<void> {
@@ -41,14 +35,12 @@ export async function streamRoutes(fastify: FastifyInstance, opts: { store: Stor
   app.get('/api/stream', {
     schema: {
       summary: 'Server-Sent Events: every new event (event: <kind>, id: <event id>) and call change (event: call)',
-      description: 'Resume with Last-Event-ID. EventSource cannot send headers: use ?ticket= from POST /api/stream/ticket. A comment line every 15 s keeps the connection open.',
+      description: 'Resume with Last-Event-ID. EventSource cannot send headers: use ?ticket= from POST /api/stream/ticket, or the dashboard session cookie. A comment line every 15 s keeps the connection open.',
       querystring: Type.Object({ ticket: Type.Optional(Type.String({ maxLength: 200 })) }),
       response: { 200: Type.String({ description: 'text/event-stream' }), 401: ErrorResponse },
     },
   }, async (request: FastifyRequest<{ Querystring: { ticket?: string } }>, reply: FastifyReply) => {
-    const header = request.headers.authorization;
-    const bearer = header?.startsWith('Bearer ') ? header.slice(7).trim() : null;
-    const allowed = matchesAnySecret(bearer, [apiToken]) || (request.query.ticket !== undefined && ticketIsValid(apiToken, request.query.ticket));
+    const allowed = isAuthenticated(request, apiToken) || (request.query.ticket !== undefined && ticketIsValid(apiToken, request.query.ticket));
     if (!allowed) return reply.code(401).send({ ok: false, error: errorBody('unauthorized', 'or pass ?ticket= from POST /api/stream/ticket') });
 
     const resume = await resumePoint(store, request.headers['last-event-id']);
@@ -73,12 +65,7 @@ export async function streamRoutes(fastify: FastifyInstance, opts: { store: Stor
   });
 
   app.post('/api/stream/ticket', {
-    onRequest: async (request, reply) => {
-      const header = request.headers.authorization;
-      if (!matchesAnySecret(header?.startsWith('Bearer ') ? header.slice(7).trim() : null, [apiToken])) {
-        return reply.code(401).send({ ok: false, error: errorBody('unauthorized') });
-      }
-    },
+    onRequest: requireApiToken(apiToken),
     schema: {
       summary: 'A ticket for GET /api/stream?ticket=, valid for 60 seconds',
       response: { 200: Type.Object({ ticket: Type.String(), expires_at: Type.String() }), 401: ErrorResponse },
