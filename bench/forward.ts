@@ -1,8 +1,8 @@
 /**
  * Forwarding: deliveries per second from callhook to a local receiver (bench/servers/bare-node.mjs,
  * in a process of its own), and ingest throughput with two active destinations against the same
- * load without any, in this one run, on SQLite and on PostgreSQL. BENCH_SECONDS sets the length of
- * each load (default 10).
+ * load without any, in this one run, on SQLite and on PostgreSQL (BENCH_DIALECTS=sqlite or postgres for
+ * one). BENCH_SECONDS sets the length of each load (default 10).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -37,8 +37,11 @@ async function startReceiver(): Promise<{ url: string; proc: ChildProcess }> {
 
 const fmt = (n: number, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const receivers = [await startReceiver(), await startReceiver()];
-const dialects: { name: string; postgres: boolean }[] = [{ name: 'SQLite', postgres: false }];
-if (await postgresReachable()) dialects.push({ name: 'PostgreSQL', postgres: true });
+// BENCH_DIALECTS=sqlite or =postgres runs one of them
+const only = process.env['BENCH_DIALECTS']?.split(',');
+const dialects: { name: string; postgres: boolean }[] = [];
+if (!only || only.includes('sqlite')) dialects.push({ name: 'SQLite', postgres: false });
+if ((!only || only.includes('postgres')) && (await postgresReachable())) dialects.push({ name: 'PostgreSQL', postgres: true });
 
 try {
   console.log(`forwarding: ${connections} connections, ${seconds} s per load, the simulator's payload mix; receivers are bare node:http\n`);
