@@ -49,6 +49,7 @@ export async function startServer(config: Config, print: (line: string) => void,
   print(`  ${base}/webhook/cdr${token ? `?token=${token}` : ''}`);
   if (!config.publicUrl) print('  (set CALLHOOK_PUBLIC_URL to the address the platform reaches this machine at)');
   print(`Data: ${describeStore(config, (p) => resolve(p))}`);
+  print(`Dashboard: ${local}/ (sign in with the API token)`);
   print(`API: ${local}/api/calls with "Authorization: Bearer <token>"; reference at ${local}/docs`);
   if (api.source === 'config') print('API token: from CALLHOOK_API_TOKEN');
   else print(`API token${api.source === 'generated' ? ' (new, saved to ' + api.file + ')' : ` (from ${api.file})`}: ${api.token}`);

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { freePort, stop } from '../helpers/process.js';
+import { serveChild } from '../helpers/serve-child.js';
 import { API_TOKEN, startTestServer, type TestServer } from '../helpers/server.js';
 
 /** The dashboard's HTTP side: its assets and headers, and sign-in by session cookie. */
@@ -103,6 +108,25 @@ describe('dashboard serving and sessions', () => {
       assert.equal((await fetch(`${other.url}/api/calls`, { headers: { cookie } })).status, 401);
     } finally {
       await other.close();
+    }
+  });
+});
+
+describe('callhook serve and the dashboard', () => {
+  it('prints the dashboard address at start-up, and the page is there', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'callhook-banner-'));
+    const port = await freePort();
+    const child = await serveChild({ dataDir, databaseUrl: '' }, port);
+    try {
+      await child.waitFor('Dashboard: ');
+      const url = /Dashboard: (\S+)/.exec(child.output())?.[1];
+      assert.equal(url, `http://127.0.0.1:${port}/`);
+      const page = await fetch(url);
+      assert.equal(page.status, 200);
+      assert.match(await page.text(), /<title>callhook<\/title>/);
+    } finally {
+      await stop(child);
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });
