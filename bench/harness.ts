@@ -104,6 +104,8 @@ export async function measure(target: Target, reconnect: boolean): Promise<Figur
     }
     const urls = servers.map((s) => `http://127.0.0.1:${s.port}`);
     await target.setup?.(urls);
+    // each PostgreSQL load starts on a fresh checkpoint, so that none pays for the WAL of the one before
+    if (database) await admin('CHECKPOINT');
     const results = await Promise.all(urls.map((url) => runLoad(url, Number(connections) / instances, reconnect)));
     await target.inspect?.(urls);
     return {
