@@ -72,23 +72,30 @@ export function routesFromRows(rows: readonly Row[]): Route[] {
   return rows.map((r) => ({ id: String(r['id']), kinds: JSON.parse(String(r['kinds'])) as string[], filters: JSON.parse(String(r['filters'])) as Filter[] }));
 }
 
-const DELIVERY_COLUMNS = ['destination_id', 'kind', 'order_key', 'message_id', 'message_at', 'event_id', 'alert_id', 'alert_state', 'payload', 'replay', 'next_attempt_ms', 'created_ms'] as const;
+export const DELIVERY_COLUMNS = ['destination_id', 'kind', 'order_key', 'message_id', 'message_at', 'event_id', 'alert_id', 'alert_state', 'payload', 'replay', 'next_attempt_ms', 'created_ms'] as const;
 /** Rows per INSERT: far below either dialect's limit on bound parameters. */
 const ROWS_PER_INSERT = 400;
 
-/** The INSERT statements that queue `items` for every route that takes them. */
-export function outboxStatements(routes: readonly Route[], items: readonly OutboxItem[], now: number, options: { replay?: boolean } = {}): Sql[] {
-  const values: (string | number | null)[][] = [];
+export type DeliveryRow = (string | number | null)[];
+
+/** The deliveries (DELIVERY_COLUMNS' values) that queue `items` for every route that takes them. */
+export function outboxRows(routes: readonly Route[], items: readonly OutboxItem[], now: number, options: { replay?: boolean } = {}): DeliveryRow[] {
+  const values: DeliveryRow[] = [];
   for (const item of items) {
     for (const route of routes) {
       if (!kindMatches(route.kinds, item.kind) || !filtersMatch(route.filters, item.fields)) continue;
       values.push([route.id, item.kind, item.order_key, item.message_id, item.message_at, item.event_id ?? null, item.alert_id ?? null, item.alert_state ?? null, item.payload ?? null, options.replay ? 1 : 0, now, now]);
     }
   }
-  return insertRows(values);
+  return values;
 }
 
-function insertRows(values: (string | number | null)[][]): Sql[] {
+/** The INSERT statements that queue `items` for every route that takes them. */
+export function outboxStatements(routes: readonly Route[], items: readonly OutboxItem[], now: number, options: { replay?: boolean } = {}): Sql[] {
+  return insertRows(outboxRows(routes, items, now, options));
+}
+
+function insertRows(values: DeliveryRow[]): Sql[] {
   const out: Sql[] = [];
   const tuple = `(${DELIVERY_COLUMNS.map(() => '?').join(', ')})`;
   for (let i = 0; i < values.length; i += ROWS_PER_INSERT) {

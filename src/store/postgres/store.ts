@@ -34,12 +34,23 @@ import {
   type RequestRow,
   type WriteRow,
 } from '../rows.js';
-import { eventItem, outboxStatements, routesFromRows, TAKES_DELIVERIES, type EventFields } from '../../forward/routing.js';
+import { DELIVERY_COLUMNS, eventItem, outboxRows, routesFromRows, TAKES_DELIVERIES, type EventFields } from '../../forward/routing.js';
 import { migratePostgres } from './migrate.js';
 import { dollars, PostgresProjection, STREAM_CHANNEL } from './projection.js';
 
 /** The routes (ROUTES_QUERY's rows) as one JSON array: an uncorrelated subquery, evaluated once per statement. */
 const ROUTES_JSON = `SELECT json_agg(json_build_object('id', id, 'kinds', kinds, 'filters', filters) ORDER BY id)::text FROM destinations WHERE ${TAKES_DELIVERIES}`;
+
+/**
+ * A batch's deliveries as one statement of twelve arrays: its text is the same for every batch,
+ * while a multi-row VALUES of a few hundred rows is parsed and planned anew each time, which on
+ * PostgreSQL cost ingest more than the rows themselves.
+ */
+const DELIVERY_TYPES: Record<(typeof DELIVERY_COLUMNS)[number], string> = {
+  destination_id: 'bigint', kind: 'text', order_key: 'text', message_id: 'text', message_at: 'text', event_id: 'bigint',
+  alert_id: 'bigint', alert_state: 'text', payload: 'text', replay: 'smallint', next_attempt_ms: 'bigint', created_ms: 'bigint',
+};
+const OUTBOX_INSERT = `INSERT INTO deliveries (${DELIVERY_COLUMNS.join(', ')}) SELECT * FROM unnest(${DELIVERY_COLUMNS.map((c, i) => `$${i + 1}::${DELIVERY_TYPES[c]}[]`).join(', ')})`;
 
 export interface PostgresOptions {
   /** Called with errors of idle connections (the database went away); they are not fatal. */
@@ -123,7 +134,8 @@ export class PostgresStore implements Store {
         const routes = res.rows[0]?.routes;
         if (inserted.length > 0 && routes) {
           const items = inserted.map((e) => eventItem(JSON.parse(e.row.event.data) as EventFields, (stored.get(e.row.event.dedup_key) as { id: string }).id, e.row.received_at));
-          for (const w of outboxStatements(routesFromRows(JSON.parse(routes) as Row[]), items, Date.now())) await client.query(dollars(w.sql), w.params);
+          const deliveries = outboxRows(routesFromRows(JSON.parse(routes) as Row[]), items, Date.now());
+          if (deliveries.length > 0) await client.query(OUTBOX_INSERT, DELIVERY_COLUMNS.map((_, c) => deliveries.map((d) => d[c])));
         }
       }
       const seen = new Set<string>();
