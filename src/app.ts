@@ -5,7 +5,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { Gauge } from 'prom-client';
 import Type from 'typebox';
-import { AlertEngine } from './alerts/engine.js';
+import { AlertEngine, readAlert, type Alert } from './alerts/engine.js';
 import { callRoutes } from './api/calls.js';
 import { forwardRoutes } from './api/forward.js';
 import { statsRoutes } from './api/stats.js';
@@ -97,12 +97,15 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     },
     onFailure: () => metrics.databaseUp.set(0),
   });
+  const publishAlert = (alert: Alert) => hub.publish('alert', { kind: `alert.${alert.rule}`, ...alert });
   const alerts = new AlertEngine(
     store,
     config,
     (alert) => {
       app.log.warn({ alert: { rule: alert.rule, subject: alert.subject, state: alert.state, value: alert.value } }, alert.state === 'firing' ? 'alert fired' : 'alert cleared');
-      hub.publish('alert', { kind: `alert.${alert.rule}`, ...alert });
+      publishAlert(alert);
+      // the other instances' stream clients see it too
+      store.announceAlert(alert.id).catch((err: unknown) => app.log.warn({ err }, 'could not tell the other instances of an alert'));
       forwarder?.kick();
     },
     (err) => app.log.error({ err }, 'checking alert rules failed; tried again at the next interval'),
@@ -110,6 +113,12 @@ export async function buildApp(deps: AppDeps): Promise<App> {
   );
   // other instances on the same database advance the stream too
   const stopListening = await store.onStreamAdvance(() => hub.advance());
+  const stopAlerts = await store.onAlertAnnounced((id) => {
+    readAlert(store, id).then(
+      (alert) => alert && publishAlert(alert),
+      (err: unknown) => app.log.warn({ err }, 'could not read an alert another instance announced'),
+    );
+  });
 
   app.setErrorHandler(async (error: Error & { statusCode?: number; code?: string; validation?: unknown }, request, reply) => {
     if (error instanceof CallhookError) return reply.code(error.status).send({ ok: false, error: error.toBody() });
@@ -186,6 +195,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     await alerts.stop();
     await forwarder?.stop();
     await stopListening();
+    await stopAlerts();
   });
 
   return { app, committer, metrics, projector, hub, alerts, forwarder };

@@ -203,6 +203,12 @@ export class AlertEngine {
   }
 }
 
+/** One alert as it is now, or null. */
+export async function readAlert(store: Store, id: string): Promise<Alert | null> {
+  const [[row] = []] = await store.read([{ sql: `SELECT ${ALERT_COLUMNS} FROM alerts WHERE id = ?`, params: [id] }]);
+  return row ? alertFromRow(row) : null;
+}
+
 export function listAlertsQuery(q: { state?: 'firing' | 'cleared' | undefined; rule?: string | undefined; limit: number }): Sql {
   const where: string[] = [];
   const params: (string | number)[] = [];

@@ -151,6 +151,10 @@ export interface Store {
   streamHead(): Promise<string | null>;
   /** Calls `listener` when another instance advanced the stream; returns a function that stops it. */
   onStreamAdvance(listener: () => void): Promise<() => Promise<void>>;
+  /** Tells the other instances on this database that an alert fired or cleared (it is committed). */
+  announceAlert(id: string): Promise<void>;
+  /** Calls `listener` with the id of each alert change another instance announced; returns a function that stops it. */
+  onAlertAnnounced(listener: (id: string) => void): Promise<() => Promise<void>>;
   /**
    * Read-only statements built by the domain modules (src/stats, src/calls/missed.ts, src/alerts),
    * run on one snapshot; numbers may come back as strings (PostgreSQL's bigint and numeric).

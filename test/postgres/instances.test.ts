@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { dedupKey, parseWebhook } from '../../src/index.js';
@@ -6,7 +7,7 @@ import { generateDeliveries, sendDelivery, simulate, type DeliveryResult } from 
 import { ADMIN_URL, freshDatabase, type TestDatabase } from '../helpers/dialects.js';
 import { freePort, stop } from '../helpers/process.js';
 import { serveChild, storedEvents, waitUntil } from '../helpers/serve-child.js';
-import { API_TOKEN, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
+import { API_TOKEN, postJson, startTestServer, tempDir, type TestServer } from '../helpers/server.js';
 import { openStream } from '../helpers/sse.js';
 import { startProxy } from '../helpers/tcp-proxy.js';
 
@@ -131,6 +132,38 @@ describe('PostgreSQL cut off mid-load', { skip }, () => {
       await stop(child);
       await proxy.close();
       temp.remove();
+      await db.drop();
+    }
+  });
+});
+
+describe('alerts with two instances on one PostgreSQL database', { skip }, () => {
+  it('go out on both instances’ streams, once each', async () => {
+    const db = await freshDatabase();
+    let now = Date.now();
+    // rules checked only when the test says, on instance a
+    const env = { DATABASE_URL: db.url, CALLHOOK_ALERT_WAIT_SEC: '60', CALLHOOK_ALERT_INTERVAL_MS: '3600000' };
+    const [a, b] = await Promise.all([startTestServer('postgres', env, { clock: () => now }), startTestServer('postgres', env)]);
+    const streams = await Promise.all([a, b].map((s) => openStream(`${s.url}/api/stream`, { authorization: `Bearer ${API_TOKEN}` })));
+    try {
+      const start = Date.now();
+      const id = randomUUID();
+      const waiting = { type: 'event', direction: 'inbound', conversation_uuid: id, cmiuuid: id, from: '447100000009', app_id: 2222223, to: '440000000000', time: start, status: 'waiting' };
+      assert.equal((await postJson(`${a.url}/webhook/events`, waiting)).status, 200);
+      await a.settle();
+      now = start + 61_000;
+      await a.running.alerts.check();
+      const alertsOn = (i: number) => streams[i]!.messages.filter((m) => m.event === 'alert');
+      await waitUntil(() => alertsOn(0).length > 0 && alertsOn(1).length > 0, () => `alerts on the streams: a ${alertsOn(0).length}, b ${alertsOn(1).length}`, 10_000);
+      const [fromB] = alertsOn(1);
+      assert.equal((JSON.parse(fromB!.data) as { kind: string; state: string }).kind, 'alert.longest_wait');
+      // a's own announcement comes back to it too, and is not sent twice
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(alertsOn(0).length, 1);
+      assert.equal(alertsOn(1).length, 1);
+    } finally {
+      for (const s of streams) s.close();
+      await Promise.all([a.close(), b.close()]);
       await db.drop();
     }
   });

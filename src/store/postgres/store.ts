@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Call } from '../../calls/call-schema.js';
 import { syncQueue } from '../../calls/missed.js';
@@ -41,6 +42,9 @@ import { dollars, PostgresProjection, STREAM_CHANNEL } from './projection.js';
 /** The routes (ROUTES_QUERY's rows) as one JSON array: an uncorrelated subquery, evaluated once per statement. */
 const ROUTES_JSON = `SELECT json_agg(json_build_object('id', id, 'kinds', kinds, 'filters', filters) ORDER BY id)::text FROM destinations WHERE ${TAKES_DELIVERIES}`;
 
+/** Alert changes, announced to the other instances' streams. */
+const ALERT_CHANNEL = 'callhook_alerts';
+
 /**
  * A batch's deliveries as one statement of twelve arrays: its text is the same for every batch,
  * while a multi-row VALUES of a few hundred rows is parsed and planned anew each time, which on
@@ -68,6 +72,8 @@ export class PostgresStore implements Store {
   readonly concurrentBatches = 4;
   /** Stitching takes a lock shared by all instances: it runs apart, so ingest never waits on it. */
   readonly stitchesOnIngest = false;
+  /** Tells this instance's own announcements apart from other instances'. */
+  private readonly instance = randomUUID();
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -289,17 +295,34 @@ export class PostgresStore implements Store {
     return (await this.pool.query<{ seq: string | null }>('SELECT max(stream_seq)::text AS seq FROM events')).rows[0]?.seq ?? null;
   }
 
+  /** Every projection, on any instance, notifies; after a lost connection the listener is called, since one may have been missed. */
+  onStreamAdvance(listener: () => void): Promise<() => Promise<void>> {
+    return this.listen(STREAM_CHANNEL, () => listener(), listener);
+  }
+
+  /** After the alert change is committed: its id, with this instance's, so that it skips its own. */
+  async announceAlert(id: string): Promise<void> {
+    await this.pool.query('SELECT pg_notify($1, $2)', [ALERT_CHANNEL, `${this.instance}:${id}`]);
+  }
+
+  onAlertAnnounced(listener: (id: string) => void): Promise<() => Promise<void>> {
+    return this.listen(ALERT_CHANNEL, (payload) => {
+      const [from, id] = payload.split(':');
+      if (from !== this.instance && id !== undefined && isStoreId(id)) listener(id);
+    });
+  }
+
   /**
-   * LISTEN on a connection of its own: every projection, on any instance, notifies. A lost
-   * connection is opened again, and the listener called, since a notification may have been missed.
+   * LISTEN on a connection of its own, opened again when it is lost; `reconnected` is called each
+   * time it listens again.
    */
-  async onStreamAdvance(listener: () => void): Promise<() => Promise<void>> {
+  private async listen(channel: string, onMessage: (payload: string) => void, reconnected?: () => void): Promise<() => Promise<void>> {
     let client: pg.Client | null = null;
     let stopped = false;
     const connect = async (): Promise<void> => {
       if (stopped) return;
       const c = new pg.Client({ connectionString: this.url });
-      c.on('notification', () => listener());
+      c.on('notification', (n) => onMessage(n.payload ?? ''));
       c.on('error', () => {
         c.end().catch(() => undefined);
         if (client === c) client = null;
@@ -307,9 +330,9 @@ export class PostgresStore implements Store {
       });
       try {
         await c.connect();
-        await c.query(`LISTEN ${STREAM_CHANNEL}`);
+        await c.query(`LISTEN ${channel}`);
         client = c;
-        listener();
+        reconnected?.();
       } catch {
         await c.end().catch(() => undefined);
         setTimeout(() => void connect().catch(() => undefined), 1000).unref();

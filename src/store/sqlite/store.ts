@@ -151,6 +151,13 @@ export class SqliteStore implements Store {
     return async () => undefined;
   }
 
+  /** Nor are there other instances to tell of an alert. */
+  async announceAlert(): Promise<void> {}
+
+  async onAlertAnnounced(): Promise<() => Promise<void>> {
+    return async () => undefined;
+  }
+
   async listEvents(q: EventQuery): Promise<Page<StoredEvent>> {
     const { clause, params } = named({ kind: ['kind =', q.kind], platform: ['platform =', q.platform], ...pageFilters(q) });
     const sql = `SELECT id, received_at, redeliveries, data FROM events ${clause} ORDER BY id DESC LIMIT @limit`;
