@@ -126,6 +126,8 @@ export class Forwarder {
   private readonly sending = new Set<Promise<void>>();
   private readonly rates = new Map<string, { normal: Bucket | null; replay: Bucket; rate: number | null }>();
   private results: Result[] = [];
+  /** Claimed deliveries dropped unsent, whose leases the next pass gives up. */
+  private released: string[] = [];
   private running: Promise<void> | null = null;
   private again = false;
   private timer: NodeJS.Timeout | null = null;
@@ -252,18 +254,15 @@ export class Forwarder {
     this.timer = null;
     this.delayed = null;
     // claimed deliveries not sent yet are let go at once, for another instance or the next start
-    const unsent = [...this.waiting.values()].flat().map((w) => w.delivery.id);
+    const unsent = [...this.released, ...[...this.waiting.values()].flat().map((w) => w.delivery.id)];
+    this.released = [];
     this.waiting.clear();
     await this.idle();
     // what the last requests did is recorded by one more pass, which claims nothing now
     if (this.results.length > 0) await this.pass().catch(this.onError);
     this.agents.http.destroy();
     this.agents.https.destroy();
-    if (unsent.length > 0) {
-      await this.store
-        .write([{ sql: `UPDATE deliveries SET lease_until_ms = NULL, lease_owner = NULL WHERE id IN (${unsent.map(() => '?').join(', ')}) AND lease_owner = ?`, params: [...unsent, this.owner] }])
-        .catch(this.onError);
-    }
+    if (unsent.length > 0) await this.store.write([this.releaseStatement(unsent)]).catch(this.onError);
   }
 
   /** Resolves when no pass runs and no request is in flight. */
@@ -282,6 +281,8 @@ export class Forwarder {
   private async pass(): Promise<void> {
     const results = this.results;
     this.results = [];
+    const released = this.released;
+    this.released = [];
     const destinations = this.stopped ? [] : await this.destinations();
     const now = Date.now();
     // shared by the destinations while the governor paces forwarding
@@ -294,7 +295,7 @@ export class Forwarder {
       budget -= Math.max(0, limit);
       return limit > 0 ? [{ d, limit, rate }] : [];
     });
-    const statements = [...this.flushStatements(results), ...wanted.map(({ d, limit }) => this.claimStatement(d, 0, limit, now))];
+    const statements = [...(released.length > 0 ? [this.releaseStatement(released)] : []), ...this.flushStatements(results), ...wanted.map(({ d, limit }) => this.claimStatement(d, 0, limit, now))];
     if (statements.length === 0) return;
     let rows: Row[][];
     try {
@@ -302,6 +303,7 @@ export class Forwarder {
     } catch (err) {
       // kept for the next pass; the leases keep other workers off these deliveries meanwhile
       this.results.unshift(...results);
+      this.released.unshift(...released);
       throw err;
     }
     const claimed = rows.slice(rows.length - wanted.length);
@@ -392,9 +394,13 @@ export class Forwarder {
     const queue = this.waiting.get(id) ?? [];
     while (queue.length > 0 && (this.inFlight.get(id) ?? 0) < maxInFlight) {
       const { delivery, data } = queue.shift() as { delivery: Claimed; data: unknown };
-      // the lease could run out before the request does (the passes were slow): it is let go, for
-      // whichever worker claims it next, rather than risk another one sending it too
-      if (delivery.leaseUntil < Date.now() + this.config.forwardTimeoutMs) continue;
+      // the lease could run out before the request does (the passes were slow): it is let go by the
+      // next pass, for whichever worker claims it then, rather than risk another one sending it too
+      if (delivery.leaseUntil < Date.now() + this.config.forwardTimeoutMs) {
+        this.released.push(delivery.id);
+        this.kick();
+        continue;
+      }
       this.inFlight.set(id, (this.inFlight.get(id) ?? 0) + 1);
       this.window.started++;
       const p = this.send(delivery, data)
@@ -436,6 +442,11 @@ export class Forwarder {
       const message = timeout ? `no answer within ${this.config.forwardTimeoutMs} ms` : err instanceof Error ? err.message : String(err);
       return { ...base, outcome: timeout ? 'timeout' : 'network_error', status: null, body: null, latencyMs, error: message, retryAfterMs: null };
     }
+  }
+
+  /** Gives up this instance's leases on deliveries it claimed but did not send. */
+  private releaseStatement(ids: readonly string[]): Sql {
+    return { sql: `UPDATE deliveries SET lease_until_ms = NULL, lease_owner = NULL WHERE id IN (${ids.map(() => '?').join(', ')}) AND lease_owner = ?`, params: [...ids, this.owner] };
   }
 
   /** What the finished attempts do to their deliveries (and to a destination that answered 410). */
