@@ -7,8 +7,9 @@
  * dashboard alone.
  *
  * The calls are seeded straight into the tables (not over HTTP): realistic calls stitched from
- * the simulator's flows, copied with new ids and moved in time to fill a year; the newest copy
- * keeps its events, so that a call's detail has its timeline.
+ * the simulator's flows, copied with new ids and moved back in time 6 hours a copy (1,000,000 calls: four months); the newest copy
+ * keeps its events, so that a call's detail has its timeline. The statistics rollups are built by
+ * the server from the seeded calls, as after an upgrade; the time that takes is printed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -39,7 +40,8 @@ const DAY = 86_400_000;
 /** Realistic calls and their events, stitched the way the server does. */
 function template() {
   const now = Date.now();
-  const { deliveries } = generateDeliveries({ calls: TEMPLATE, rate: TEMPLATE / (6 * 3600), seed: 77, start: now - 7 * 3600_000 });
+  // a third of the customers call or are called again: repeat callers and callbacks
+  const { deliveries } = generateDeliveries({ calls: TEMPLATE, rate: TEMPLATE / (6 * 3600), seed: 77, start: now - 7 * 3600_000, returning: 0.35 });
   const events = new Map<string, ReturnType<typeof normalizePayload> & { id: string; dedup_key: string }>();
   for (const d of deliveries) {
     const e = normalizePayload(d.payload);
@@ -242,6 +244,10 @@ async function run(name: string, env: Record<string, string>, seed: () => Promis
       await dashboardLoads(base);
       return;
     }
+    // the first statistics request waits for the rollups of every seeded call (started with the server)
+    const r0 = performance.now();
+    await (await fetch(`${base}/api/stats?group_by=team`, { headers: { authorization: `Bearer ${TOKEN}` } })).arrayBuffer();
+    console.log(`statistics rollups of all ${TOTAL.toLocaleString('en-US')} calls ready ${((performance.now() - r0) / 1000).toFixed(1)} s after start`);
     const withEvents = t.calls.slice(0, 30).map((c) => c.id);
     const sample = t.calls.find((c) => c.team && c.from) as Call;
     const floor = await timed(`${base}/healthz`);

@@ -9,6 +9,8 @@ import { AlertEngine, readAlert, type Alert } from './alerts/engine.js';
 import { callRoutes } from './api/calls.js';
 import { forwardRoutes } from './api/forward.js';
 import { statsRoutes } from './api/stats.js';
+import { RollupKeeper } from './stats/rollup.js';
+import { rollupOptions } from './stats/sql.js';
 import { eventRoutes } from './api/events.js';
 import { streamRoutes } from './api/stream.js';
 import { StreamHub } from './api/stream-hub.js';
@@ -84,6 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     staleAfterMs: config.staleAfterMin * 60_000,
     onError: (err) => app.log.error({ err }, 'stitching events into calls failed; it is tried again'),
   });
+  const rollups = new RollupKeeper(store, rollupOptions(config), (err) => app.log.error({ err }, 'rolling up statistics failed; tried again in a minute'));
   const committer = new GroupCommitter(store, {
     onCommit: (size, seconds) => {
       // the batch may have queued deliveries (SQLite stitches with the ingest, so call.updated too)
@@ -187,12 +190,14 @@ export async function buildApp(deps: AppDeps): Promise<App> {
     projector.start();
     alerts.start();
     forwarder?.start();
+    rollups.start();
   });
   app.addHook('preClose', async () => hub.closeAll());
   app.addHook('onClose', async () => {
     await committer.drain();
     await projector.stop();
     await alerts.stop();
+    await rollups.stop();
     await forwarder?.stop();
     await stopListening();
     await stopAlerts();

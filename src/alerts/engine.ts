@@ -2,7 +2,7 @@ import Type, { type Static } from 'typebox';
 import type { Config } from '../config.js';
 import { alertOutboxStatements, ROUTES_QUERY, routesFromRows } from '../forward/routing.js';
 import { decimal } from '../stats/figures.js';
-import { keySql, latestBalanceQuery, sumsQuery } from '../stats/sql.js';
+import { keySql, latestBalanceQuery, rollupOptions, sumsQuery } from '../stats/sql.js';
 import { offsetAt } from '../stats/tz.js';
 import type { Row, Sql, Store } from '../store/port.js';
 import { micros } from '../store/rows.js';
@@ -120,7 +120,7 @@ export class AlertEngine {
   private async serviceLevel(now: number): Promise<Verdict> {
     const c = this.config;
     const range = { since: new Date(now - 3600_000).toISOString(), until: new Date(now + 1).toISOString(), tz: 'UTC' };
-    const [[row] = []] = await this.store.read([sumsQuery(keySql(null, range), range, { sl: c.slSec, shortAbandon: c.shortAbandonSec, rateUnit: c.callRateUnit, now: Math.floor(now / 1000) })]);
+    const [[row] = []] = await this.store.read([sumsQuery(keySql(null, range), range, rollupOptions(c))]);
     const base = Number(row?.['sl_base'] ?? 0);
     // no offered call in the hour: nothing to judge, the state stays as it is
     if (base === 0) return null;

@@ -6,7 +6,7 @@ import { itemFromRow, MissedItemSchema } from '../calls/missed.js';
 import type { Config } from '../config.js';
 import { CallhookError } from '../errors.js';
 import { computeHeatmap, computeSpend, computeStats, DEFINITIONS } from '../stats/figures.js';
-import { GROUP_BY, type Range } from '../stats/sql.js';
+import { GROUP_BY, rollupOptions, type Range } from '../stats/sql.js';
 import type { Store } from '../store/port.js';
 import { checkTimeZone } from './export.js';
 import { ErrorResponse } from './schemas.js';
@@ -48,8 +48,10 @@ export const HeatmapSchema = Type.Object({
 export function resolveRange(q: { since?: string | undefined; until?: string | undefined; tz?: string | undefined }, config: Config, now = Date.now()): Range {
   const tz = q.tz ?? config.tz;
   checkTimeZone(tz);
-  const until = q.until === undefined ? now : Date.parse(q.until);
-  const since = q.since === undefined ? until - 30 * DAY_MS : Date.parse(q.since);
+  // whole seconds, as calls are counted by the second they started in
+  const second = (ms: number) => Math.floor(ms / 1000) * 1000;
+  const until = second(q.until === undefined ? now : Date.parse(q.until));
+  const since = second(q.since === undefined ? until - 30 * DAY_MS : Date.parse(q.since));
   if (!(since < until) || until - since > MAX_RANGE_DAYS * DAY_MS) throw new CallhookError('invalid_range', `got since ${new Date(since).toISOString()}, until ${new Date(until).toISOString()}`);
   return { since: new Date(since).toISOString(), until: new Date(until).toISOString(), tz };
 }
@@ -89,7 +91,7 @@ export async function statsRoutes(fastify: FastifyInstance, { store, config }: {
     const range = resolveRange(q, config);
     const sl = q.sl ?? config.slSec;
     const shortAbandon = q.short_abandon ?? config.shortAbandonSec;
-    const stats = await computeStats(store, range, { group: q.group_by ?? null, sl, shortAbandon, rateUnit: config.callRateUnit, now: Math.floor(Date.now() / 1000) });
+    const stats = await computeStats(store, range, { group: q.group_by ?? null, sl, shortAbandon, rateUnit: config.callRateUnit, rollup: rollupOptions(config) });
     return { ...range, group_by: q.group_by ?? null, sl, short_abandon_sec: shortAbandon, call_rate_unit: config.callRateUnit, ...stats, definitions: DEFINITIONS };
   });
 
@@ -104,7 +106,7 @@ export async function statsRoutes(fastify: FastifyInstance, { store, config }: {
     },
   }, async (request) => {
     const range = resolveRange(request.query, config);
-    return { ...range, cells: await computeHeatmap(store, range) };
+    return { ...range, cells: await computeHeatmap(store, range, rollupOptions(config)) };
   });
 
   app.get('/api/spend', {

@@ -1,7 +1,7 @@
 import { resolveRange } from '../api/stats.js';
 import { loadConfig } from '../config.js';
 import { computeStats, type Figures } from '../stats/figures.js';
-import { GROUP_BY, type GroupBy } from '../stats/sql.js';
+import { GROUP_BY, rollupOptions, type GroupBy } from '../stats/sql.js';
 import { openStore } from '../store/index.js';
 
 export const statsHelp = `callhook stats: call-center statistics as a table, straight from the database (as GET /api/stats)
@@ -57,7 +57,7 @@ export async function runStats(args: Record<string, string | undefined>, json: b
   const range = resolveRange({ since: args['since'], until: args['until'], tz: args['tz'] }, config);
   const store = await openStore(config);
   try {
-    const stats = await computeStats(store, range, { group: (group as GroupBy | undefined) ?? null, sl: config.slSec, shortAbandon: config.shortAbandonSec, rateUnit: config.callRateUnit, now: Math.floor(Date.now() / 1000) });
+    const stats = await computeStats(store, range, { group: (group as GroupBy | undefined) ?? null, ...rollupOptions(config), rollup: rollupOptions(config) });
     if (json) {
       process.stdout.write(`${JSON.stringify({ ...range, group_by: group ?? null, ...stats })}\n`);
       return 0;

@@ -1,7 +1,8 @@
 import type { Row, Store } from '../store/port.js';
+import { peakQuery, readPlan, refreshRollups, repeatsQuery, rollupHeatQuery, rollupSumsQuery, rowsByKey, spillQuery, type ReadPlan } from './rollup.js';
 import {
-  callbackQuery, heatmapQuery, keySql, latestBalanceQuery, peakQuery, repeatQuery, spendQuery, sumsQuery,
-  type FigureOptions, type GroupBy, type Range, type RateUnit,
+  callbackQuery, keySql, latestBalanceQuery, repeatQuery, spendQuery, sumsQuery, timeKeySql,
+  type GroupBy, type Range, type RateUnit, type SumOptions,
 } from './sql.js';
 import { dayLabel } from './tz.js';
 
@@ -57,7 +58,7 @@ export const DEFINITIONS: Record<keyof Figures, string> = {
   outbound_answered: 'Outbound calls answered.',
   outbound_answer_rate: 'outbound_answered ÷ outbound_attempts.',
   repeat_callers: 'Caller numbers with two or more offered calls in the range (and group).',
-  peak_concurrent: 'The most calls (any direction) in progress at one moment, over calls that started in the range; a call still live ends now.',
+  peak_concurrent: 'The most calls (any direction) in progress at one moment, over calls that started in the range; a call counts from its start to its end, at most a day. Per team, agent, IVR, number or direction: that group\'s calls only. Per hour, day or weekday: the moments within those local hours or days, counting calls carried into them.',
   cost: 'PIOPIY charges as an exact decimal: call_rate per started minute of talk (CALLHOOK_CALL_RATE_UNIT=minute) or per call (call).',
   callback_rate: 'Missed calls whose callback-queue item was resolved (by an answered call either way, or by hand) ÷ missed calls in the queue.',
   avg_time_to_callback_sec: 'Mean time from each such missed call to the resolution of its item.',
@@ -74,13 +75,13 @@ export function decimal(micros: number): string {
 }
 
 interface Parts {
+  /** Additive figures and callbacks. */
   sums?: Row;
   repeat?: Row;
   peak?: Row;
-  callback?: Row;
 }
 
-function figures({ sums = {}, repeat = {}, peak = {}, callback = {} }: Parts): Figures {
+function figures({ sums = {}, repeat = {}, peak = {} }: Parts): Figures {
   const s = (k: string) => num(sums[k]);
   const offered = s('offered');
   const talkN = s('talk_n');
@@ -108,8 +109,8 @@ function figures({ sums = {}, repeat = {}, peak = {}, callback = {} }: Parts): F
     repeat_callers: num(repeat['repeat_callers']),
     peak_concurrent: num(peak['peak']),
     cost: decimal(s('cost_micros')),
-    callback_rate: ratio(num(callback['called_back']), num(callback['queued'])),
-    avg_time_to_callback_sec: ratio(num(callback['callback_sum']), num(callback['callback_n']), 2),
+    callback_rate: ratio(s('called_back'), s('queued')),
+    avg_time_to_callback_sec: ratio(s('callback_sum'), s('callback_n'), 2),
   };
 }
 
@@ -121,10 +122,10 @@ function label(group: GroupBy, k: unknown): string | number | null {
   return String(k);
 }
 
-const byKey = (rows: Row[]) => new Map(rows.map((r) => [String(r['k']), r]));
-
-export interface StatsOptions extends FigureOptions {
+export interface StatsOptions extends SumOptions {
   group: GroupBy | null;
+  /** The settings the server rolls up with; a request with others reads every call. */
+  rollup: SumOptions;
 }
 
 export interface Stats {
@@ -132,14 +133,17 @@ export interface Stats {
   groups: ({ key: string | number | null } & Figures)[];
 }
 
-/** Additive rows summed into one (counts and sums; the longest wait is a maximum). */
-function combine(rows: Iterable<Row>): Row {
-  const out: Row = {};
-  for (const row of rows) {
-    for (const [k, v] of Object.entries(row)) {
-      if (k === 'k' || v === null || v === undefined) continue;
-      out[k] = k === 'longest_wait' ? Math.max(num(out[k] ?? v), num(v)) : num(out[k]) + num(v);
+/** Additive rows summed into one per key (counts and sums; the longest wait is a maximum). */
+function combineByKey(lists: Row[][]): Map<string, Row> {
+  const out = new Map<string, Row>();
+  for (const row of lists.flat()) {
+    const k = String(row['k']);
+    const acc = out.get(k) ?? { k: row['k'] };
+    for (const [name, v] of Object.entries(row)) {
+      if (name === 'k' || v === null || v === undefined) continue;
+      acc[name] = name === 'longest_wait' ? Math.max(num(acc[name] ?? v), num(v)) : num(acc[name]) + num(v);
     }
+    out.set(k, acc);
   }
   return out;
 }
@@ -149,20 +153,39 @@ function sortByKey<T extends { key: string | number | null }>(groups: T[]): T[] 
   return groups.sort((a, b) => (a.key === null ? 1 : b.key === null ? -1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }
 
+const sameSums = (a: SumOptions, b: SumOptions) => a.sl === b.sl && a.shortAbandon === b.shortAbandon && a.rateUnit === b.rateUnit;
+
+/** Brings the rollups up to date and decides which part of the range they answer. */
+async function plan(store: Store, range: Range, o: SumOptions & { rollup: SumOptions }, group: GroupBy | null): Promise<ReadPlan> {
+  // the number group has no rollup: one value per caller
+  if (group === 'number') return readPlan(range, false, null, false);
+  await refreshRollups(store, o.rollup);
+  const [[spill] = []] = await store.read([spillQuery(range)]);
+  return readPlan(range, sameSums(o, o.rollup), spill?.['e'] === null || spill?.['e'] === undefined ? null : Number(spill['e']), true);
+}
+
+/** The additive figures and callbacks per key over the plan: rollups and the parts read from calls. */
+function sumsQueries(group: GroupBy | null, range: Range, p: ReadPlan, o: SumOptions) {
+  const key = keySql(group, range);
+  return [...(p.rollup ? [rollupSumsQuery(group, range, p.rollup, o)] : []), ...p.raw.flatMap((part) => [sumsQuery(key, part, o), callbackQuery(key, part)])];
+}
+
 export async function computeStats(store: Store, range: Range, o: StatsOptions): Promise<Stats> {
-  const all = keySql(null, range);
-  if (o.group === null) {
-    const [sums, repeat, peak, callback] = (await store.read([sumsQuery(all, range, o), repeatQuery(all, range), peakQuery(all, range, o), callbackQuery(all, range)])).map(byKey);
-    return { totals: figures({ sums: sums?.get('all'), repeat: repeat?.get('all'), peak: peak?.get('all'), callback: callback?.get('all') }), groups: [] };
-  }
-  // sums and callbacks add up over the groups; repeat callers and peaks do not, so they are asked for in total too
-  const key = keySql(o.group, range);
-  const [sums = new Map<string, Row>(), repeat, peak, callback = new Map<string, Row>(), totalRepeat, totalPeak] = (
-    await store.read([sumsQuery(key, range, o), repeatQuery(key, range), peakQuery(key, range, o), callbackQuery(key, range), repeatQuery(all, range), peakQuery(all, range, o)])
-  ).map(byKey);
+  const p = await plan(store, range, o, o.group);
+  const sums = sumsQueries(o.group, range, p, o);
+  const repeats = (group: GroupBy | null) => (p.repeats ? repeatsQuery(group, range) : repeatQuery(keySql(group, range), range));
+  const extra = o.group === null ? [] : [repeats(null), peakQuery(null, range, p)];
+  const [sumRows, [repeatRows = [], peakRows = [], totalRepeat = [], totalPeak = []]] = await store
+    .read([...sums, repeats(o.group), peakQuery(o.group, range, p), ...extra])
+    .then((rows) => [rows.slice(0, sums.length), rows.slice(sums.length)] as const);
+  const byKey = combineByKey(sumRows);
+  const repeat = rowsByKey(repeatRows);
+  const peak = rowsByKey(peakRows);
+  if (o.group === null) return { totals: figures({ sums: byKey.get('all'), repeat: repeat.get('all'), peak: peak.get('all') }), groups: [] };
+  // repeat callers and peaks do not add up over the groups, so they are asked for in total too
   const group = o.group;
-  const totals = figures({ sums: combine(sums.values()), repeat: totalRepeat?.get('all'), peak: totalPeak?.get('all'), callback: combine(callback.values()) });
-  const groups = [...sums.entries()].map(([k, row]) => ({ key: label(group, row['k']), ...figures({ sums: row, repeat: repeat?.get(k), peak: peak?.get(k), callback: callback.get(k) }) }));
+  const totals = figures({ sums: combineByKey([[...byKey.values()].map((r) => ({ ...r, k: 'all' }))]).get('all'), repeat: rowsByKey(totalRepeat).get('all'), peak: rowsByKey(totalPeak).get('all') });
+  const groups = [...byKey.entries()].map(([k, row]) => ({ key: label(group, row['k']), ...figures({ sums: row, repeat: repeat.get(k), peak: peak.get(k) }) }));
   return { totals, groups: sortByKey(groups) };
 }
 
@@ -174,13 +197,15 @@ export interface HeatCell {
 }
 
 /** All 7 × 24 cells, Sunday (0) to Saturday, hours 0-23 in the range's time zone. */
-export async function computeHeatmap(store: Store, range: Range): Promise<HeatCell[]> {
-  const [rows = []] = await store.read([heatmapQuery(range)]);
-  const found = new Map(rows.map((r) => [`${num(r['weekday'])}:${num(r['hour'])}`, r]));
+export async function computeHeatmap(store: Store, range: Range, rollup: SumOptions): Promise<HeatCell[]> {
+  const p = await plan(store, range, { ...rollup, rollup }, null);
+  const key = timeKeySql('weekhour', range, 'c.started_s');
+  const rows = await store.read([...(p.rollup ? [rollupHeatQuery(range, p.rollup, rollup)] : []), ...p.raw.map((part) => sumsQuery(key, part, rollup))]);
+  const found = combineByKey(rows);
   const cells: HeatCell[] = [];
   for (let weekday = 0; weekday < 7; weekday++) {
     for (let hour = 0; hour < 24; hour++) {
-      const r = found.get(`${weekday}:${hour}`);
+      const r = found.get(String(weekday * 24 + hour));
       cells.push({ weekday, hour, offered: num(r?.['offered']), missed: num(r?.['missed']) });
     }
   }

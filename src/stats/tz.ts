@@ -49,12 +49,14 @@ export function offsetSegments(tz: string, since: number, until: number): Offset
   return segments;
 }
 
+/** An integer written into SQL (thresholds and epoch seconds, validated before). */
+export function int(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new Error(`not an integer: ${n}`);
+  return String(n);
+}
+
 /** SQL for the local epoch seconds of `column` (integer epoch seconds) within the segments. */
 export function localSecondsSql(column: string, segments: readonly OffsetSegment[]): string {
-  const int = (n: number) => {
-    if (!Number.isSafeInteger(n)) throw new Error(`not an integer: ${n}`);
-    return String(n);
-  };
   if (segments.length === 1) return `(${column} + ${int((segments[0] as OffsetSegment).offset)})`;
   const cases = segments.slice(1).map((s, i) => `WHEN ${column} < ${int(s.from)} THEN ${int((segments[i] as OffsetSegment).offset)}`);
   return `(${column} + CASE ${cases.join(' ')} ELSE ${int((segments[segments.length - 1] as OffsetSegment).offset)} END)`;

@@ -160,8 +160,11 @@ export interface Store {
    * run on one snapshot; numbers may come back as strings (PostgreSQL's bigint and numeric).
    */
   read(queries: readonly Sql[]): Promise<Row[][]>;
-  /** Statements run in one write transaction; each gives the rows it returns (RETURNING). */
-  write(statements: readonly Sql[]): Promise<Row[][]>;
+  /**
+   * Statements run in one write transaction; each gives the rows it returns (RETURNING). With
+   * `exclusive`, transactions under the same name run one at a time, across instances too.
+   */
+  write(statements: readonly Sql[], options?: { exclusive?: string }): Promise<Row[][]>;
   /**
    * Resolves an open callback item by hand at `at` and derives its number's queue again, in one
    * transaction that first checks the item is still open (a callback may have resolved it since).

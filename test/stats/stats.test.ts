@@ -103,6 +103,32 @@ function peak(spans: [number, number][]): number {
   return max;
 }
 
+/**
+ * The peak per local hour or day: the most calls in progress at a moment within it, counting the
+ * calls carried into it, over the moments of the hours (days) that have a start or an end.
+ */
+function timePeaks(calls: readonly SimCall[], key: (ms: number) => number | string, instance: (ms: number) => string): Map<number | string, number> {
+  const points = calls
+    .flatMap((c) => {
+      const s = Math.floor(c.arrived_at / 1000);
+      return [[s, 1], [Math.min(Math.floor(c.ended_at / 1000), s + 86_400), -1]] as [number, number][];
+    })
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const peaks = new Map<number | string, number>();
+  const note = (k: number | string, n: number) => peaks.set(k, Math.max(peaks.get(k) ?? 0, n));
+  let n = 0;
+  let current = '';
+  for (const [t, d] of points) {
+    const k = key(t * 1000);
+    if (instance(t * 1000) !== current) {
+      current = instance(t * 1000);
+      note(k, n);
+    }
+    note(k, (n += d));
+  }
+  return peaks;
+}
+
 const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
 
 /** The API's figures, as the definitions describe them, from a tally of generated calls. */
@@ -124,7 +150,7 @@ function assertFigures(actual: Record<string, unknown>, want: Record<string, num
     const got = actual[k];
     if (typeof v === 'number' && !Number.isInteger(v)) {
       // rates are given to 4 places, averages to 2
-      assert.ok(typeof got === 'number' && Math.abs(got - v) <= 0.005, `${where} ${k}: got ${String(got)}, want ${v}`);
+      assert.ok(typeof got === 'number' && Math.abs(got - v) <= 0.005 + 1e-9, `${where} ${k}: got ${String(got)}, want ${v}`);
     } else {
       assert.equal(got, v, `${where} ${k}`);
     }
@@ -144,17 +170,22 @@ for (const dialect of DIALECTS) {
     const since = new Date(START - 3600_000).toISOString();
     const until = new Date(START + 3 * 86_400_000).toISOString();
     let srv: TestServer;
+    let early: number;
     before(async () => {
       srv = await startTestServer(dialect, { CALLHOOK_TZ: TZ, CALLHOOK_SL_SEC: String(SL), CALLHOOK_SHORT_ABANDON_SEC: String(SHORT) });
-      await sendAll(srv, generated.deliveries);
+      // statistics read once midway roll up the buckets so far; the rest of the events change them
+      const cut = Math.floor(generated.deliveries.length * 0.6);
+      await sendAll(srv, generated.deliveries.slice(0, cut));
+      early = (await get(`/api/stats?since=${since}&until=${until}&group_by=team`)).totals['offered'] as number;
+      await sendAll(srv, generated.deliveries.slice(cut));
     });
     after(() => srv.close());
 
-    const get = async (path: string) => {
+    async function get(path: string) {
       const res = await srv.api(path);
       assert.equal(res.status, 200, await res.clone().text());
       return (await res.json()) as { totals: Record<string, unknown>; groups: ({ key: unknown } & Record<string, unknown>)[]; definitions: Record<string, string>; tz: string };
-    };
+    }
 
     const grouped = (key: (c: SimCall) => string | number | null) => {
       const groups = new Map<string | number | null, Tally>();
@@ -177,6 +208,7 @@ for (const dialect of DIALECTS) {
       assert.ok(expected(all)['repeat_callers'] as number > 5, 'some callers called more than once');
       assert.ok(all.short > 0 && all.abandoned > 0, 'short abandons and abandons both occur');
       assertFigures(body.totals, expected(all), 'total');
+      assert.ok(early > 0 && early < all.offered, `statistics read midway (${early} offered) were rolled up before the rest of the calls came`);
       for (const k of Object.keys(expected(all))) assert.ok((body.definitions[k] ?? '').length > 10, `${k} is defined`);
     });
 
@@ -191,17 +223,59 @@ for (const dialect of DIALECTS) {
     it('groups by local hour, day and weekday across a daylight-saving change', async () => {
       const hours = await get(`/api/stats?since=${since}&until=${until}&group_by=hour`);
       const wantHours = grouped((c) => Number(hourIn.format(c.arrived_at)));
+      const hourPeaks = timePeaks(generated.calls, (ms) => Number(hourIn.format(ms)), (ms) => `${dayIn.format(ms)} ${hourIn.format(ms)}`);
       assert.deepEqual(hours.groups.map((g) => g.key), [...wantHours.keys()].sort((a, b) => (a as number) - (b as number)));
-      for (const g of hours.groups) assertFigures(g, expected(wantHours.get(g.key as number) as Tally), `hour ${String(g.key)}`);
+      for (const g of hours.groups) assertFigures(g, { ...expected(wantHours.get(g.key as number) as Tally), peak_concurrent: hourPeaks.get(g.key as number) ?? 0 }, `hour ${String(g.key)}`);
       const days = await get(`/api/stats?since=${since}&until=${until}&group_by=day`);
       const wantDays = grouped((c) => dayIn.format(c.arrived_at));
       assert.ok(wantDays.has('2026-11-01'), 'the calls reach the day of the change');
       assert.deepEqual(days.groups.map((g) => g.key), [...wantDays.keys()].sort());
-      for (const g of days.groups) assertFigures(g, expected(wantDays.get(g.key as string) as Tally), `day ${String(g.key)}`);
+      const dayPeaks = timePeaks(generated.calls, (ms) => dayIn.format(ms), (ms) => dayIn.format(ms));
+      for (const g of days.groups) assertFigures(g, { ...expected(wantDays.get(g.key as string) as Tally), peak_concurrent: dayPeaks.get(g.key as string) ?? 0 }, `day ${String(g.key)}`);
       const weekdays = await get(`/api/stats?since=${since}&until=${until}&group_by=weekday&tz=Asia/Kolkata`);
       const kolkata = new Intl.DateTimeFormat('en-US', { timeZone: 'Asia/Kolkata', weekday: 'short' });
+      const kolkataDay = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Kolkata', year: 'numeric', month: '2-digit', day: '2-digit' });
       const wantWeekdays = grouped((c) => WEEKDAYS.indexOf(kolkata.format(c.arrived_at)));
-      for (const g of weekdays.groups) assertFigures(g, expected(wantWeekdays.get(g.key as number) as Tally), `weekday ${String(g.key)} in Kolkata`);
+      const weekdayPeaks = timePeaks(generated.calls, (ms) => WEEKDAYS.indexOf(kolkata.format(ms)), (ms) => kolkataDay.format(ms));
+      assert.deepEqual(weekdays.groups.map((g) => g.key), [...wantWeekdays.keys()].sort((a, b) => (a as number) - (b as number)));
+      for (const g of weekdays.groups) assertFigures(g, { ...expected(wantWeekdays.get(g.key as number) as Tally), peak_concurrent: weekdayPeaks.get(g.key as number) ?? 0 }, `weekday ${String(g.key)} in Kolkata`);
+    });
+
+    it('reads a range that starts and ends inside 15-minute buckets, in total and per team and hour', async () => {
+      // starting a minute after a call that goes on into the next bucket (it is not in the range,
+      // but its end falls in a bucket the range reads whole), to 3 min 7 s past an hour, in the
+      // Kathmandu zone (UTC+5:45)
+      const across = generated.calls.find((c) => c.arrived_at > START + 3600_000 && Math.floor((c.arrived_at + 61_000) / 900_000) < Math.floor(c.ended_at / 900_000));
+      assert.ok(across, 'a call crosses a bucket boundary');
+      const from = Math.floor((across.arrived_at + 61_000) / 1000) * 1000;
+      const to = START + 20 * 3600_000 + 3 * 60_000 + 7_000;
+      const inRange = generated.calls.filter((c) => c.arrived_at >= from && c.arrived_at < to);
+      assert.ok(inRange.length > 100 && inRange.length < generated.calls.length - 50, 'the range cuts through the calls');
+      const q = `since=${new Date(from).toISOString()}&until=${new Date(to).toISOString()}&tz=Asia/Kathmandu`;
+      const all = tally();
+      for (const c of inRange) add(all, c, cb.get(c.index));
+      assertFigures((await get(`/api/stats?${q}`)).totals, expected(all), 'total');
+      const teams = await get(`/api/stats?${q}&group_by=team`);
+      const byTeam = new Map<string | null, Tally>();
+      for (const c of inRange) {
+        const t = byTeam.get(c.team) ?? tally();
+        add(t, c, cb.get(c.index));
+        byTeam.set(c.team, t);
+      }
+      for (const g of teams.groups) assertFigures(g, expected(byTeam.get(g.key as string | null) as Tally), `team ${String(g.key)}`);
+      const hourInKathmandu = new Intl.DateTimeFormat('en-US', { timeZone: 'Asia/Kathmandu', hour: 'numeric', hourCycle: 'h23' });
+      const dayInKathmandu = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Kathmandu', year: 'numeric', month: '2-digit', day: '2-digit' });
+      const hours = await get(`/api/stats?${q}&group_by=hour`);
+      const byHour = new Map<number, Tally>();
+      for (const c of inRange) {
+        const k = Number(hourInKathmandu.format(c.arrived_at));
+        const t = byHour.get(k) ?? tally();
+        add(t, c, cb.get(c.index));
+        byHour.set(k, t);
+      }
+      const peaks = timePeaks(inRange, (ms) => Number(hourInKathmandu.format(ms)), (ms) => `${dayInKathmandu.format(ms)} ${hourInKathmandu.format(ms)}`);
+      assert.deepEqual(hours.groups.map((g) => g.key), [...byHour.keys()].sort((a, b) => a - b));
+      for (const g of hours.groups) assertFigures(g, { ...expected(byHour.get(g.key as number) as Tally), peak_concurrent: peaks.get(g.key as number) ?? 0 }, `hour ${String(g.key)} in Kathmandu`);
     });
 
     it('gives the weekday-by-hour heatmap in the time zone', async () => {

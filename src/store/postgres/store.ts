@@ -378,8 +378,9 @@ export class PostgresStore implements Store {
     });
   }
 
-  write(statements: readonly Sql[]): Promise<Row[][]> {
+  write(statements: readonly Sql[], options: { exclusive?: string } = {}): Promise<Row[][]> {
     return this.transaction(async (client) => {
+      if (options.exclusive !== undefined) await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [options.exclusive]);
       const out: Row[][] = [];
       for (const s of statements) out.push((await client.query(dollars(s.sql), s.params)).rows as Row[]);
       return out;

@@ -25,6 +25,8 @@ export class SqliteProjection {
   private readonly maxSeq: Database.Statement;
   private readonly upsert: Database.Statement;
   private readonly remove: Database.Statement;
+  /** The queue's and the stores' statements, prepared once: preparing one costs more than running it. */
+  private readonly cache = new Map<string, Database.Statement>();
 
   constructor(private readonly db: Database.Database) {
     this.pending = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_seq IS NULL ORDER BY id LIMIT ?`);
@@ -116,8 +118,18 @@ export class SqliteProjection {
   /** Runs the queue's reads and then its writes, in the caller's transaction. */
   drive(sync: Generator<Sql, Sql[], Row[]>): void {
     let step = sync.next([]);
-    while (!step.done) step = sync.next(this.db.prepare(step.value.sql).all(...step.value.params) as Row[]);
-    for (const w of step.value) this.db.prepare(w.sql).run(...w.params);
+    while (!step.done) step = sync.next(this.prepared(step.value.sql).all(...step.value.params) as Row[]);
+    for (const w of step.value) this.prepared(w.sql).run(...w.params);
+  }
+
+  private prepared(sql: string): Database.Statement {
+    let st = this.cache.get(sql);
+    if (!st) {
+      if (this.cache.size >= 500) this.cache.delete(this.cache.keys().next().value as string);
+      st = this.db.prepare(sql);
+      this.cache.set(sql, st);
+    }
+    return st;
   }
 
   /** A manual resolution of an open callback item, and its number's queue derived again. */
@@ -133,7 +145,7 @@ export class SqliteProjection {
   /** Statements of the write port, each giving the rows it returns. */
   statements(list: readonly Sql[]): Row[][] {
     return list.map((s) => {
-      const st = this.db.prepare(s.sql);
+      const st = this.prepared(s.sql);
       if (st.reader) return st.all(...s.params) as Row[];
       st.run(...s.params);
       return [];

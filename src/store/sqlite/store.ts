@@ -188,6 +188,7 @@ export class SqliteStore implements Store {
     return this.db.transaction(() => queries.map((q) => this.db.prepare(q.sql).all(...q.params) as Row[]))();
   }
 
+  /** One writer thread: every write transaction is exclusive already. */
   write(statements: readonly Sql[]): Promise<Row[][]> {
     return this.send<Row[][]>({ op: 'statements', statements: [...statements] });
   }
