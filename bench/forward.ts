@@ -2,7 +2,9 @@
  * Forwarding: deliveries per second from callhook to a local receiver (bench/servers/bare-node.mjs,
  * in a process of its own), and ingest throughput with two active destinations against the same
  * load without any, in this one run, on SQLite and on PostgreSQL (BENCH_DIALECTS=sqlite or postgres for
- * one). BENCH_SECONDS sets the length of each load (default 10).
+ * one). BENCH_SECONDS sets the length of each load (default 10). The three ingest loads run
+ * BENCH_ROUNDS times (default 3), one after the other in each round: the machine's speed drifts
+ * between minutes, so each round's ratios compare neighbouring loads, and the median round is given.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -10,6 +12,7 @@ import { freePort } from '../test/helpers/process.js';
 import { connections, measure, postgresReachable, root, seconds, waitReady, type Figures, type Target } from './harness.js';
 
 const TOKEN = 'bench-token-0123456789';
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const callhook = { args: [join(root, 'dist', 'cli', 'main.js'), 'serve'], env: { CALLHOOK_LOG_LEVEL: 'warn', CALLHOOK_API_TOKEN: TOKEN, CALLHOOK_FORWARD_POLL_MS: '200' } };
 /** What each destination takes: every event of every call (one delivery per webhook each). */
 const KINDS = ['cdr.*', 'event.*'];
@@ -66,45 +69,53 @@ try {
     await measure(backlog, false);
     console.log(`${`${dialect.name}: ${fmt(drained.count)} queued, then delivered`.padEnd(44)} ${'-'.padStart(12)} ${'-'.padStart(7)} ${fmt(drained.count / drained.seconds).padStart(13)} ${'0'.padStart(12)}`);
 
-    // 2. ingest without destinations, then with two active ones delivering meanwhile
-    const plain = await measure({ name: 'plain', ...callhook, postgres: dialect.postgres }, false);
-    console.log(`${`${dialect.name}: no destination`.padEnd(44)} ${fmt(plain.rps).padStart(12)} ${fmt(plain.p99, 1).padStart(7)} ${'-'.padStart(13)} ${'-'.padStart(12)}`);
-    // the outbox alone: two destinations, deliveries queued in the ingest transaction, none sent
-    const outboxOnly = await measure(
-      {
-        name: 'outbox only',
-        ...callhook,
-        env: { ...callhook.env, CALLHOOK_FORWARD: 'off' },
-        postgres: dialect.postgres,
-        setup: async ([base]) => {
-          for (const r of receivers) await api(base as string, '/api/destinations', { url: r.url, kinds: KINDS });
+    // 2. ingest without destinations, then with two active ones delivering meanwhile, in rounds
+    const rounds: { sending: number; outbox: number }[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const plain = await measure({ name: 'plain', ...callhook, postgres: dialect.postgres }, false);
+      console.log(`${`${dialect.name} ${round}: no destination`.padEnd(44)} ${fmt(plain.rps).padStart(12)} ${fmt(plain.p99, 1).padStart(7)} ${'-'.padStart(13)} ${'-'.padStart(12)}`);
+      // the outbox alone: two destinations, deliveries queued in the ingest transaction, none sent
+      const outboxOnly = await measure(
+        {
+          name: 'outbox only',
+          ...callhook,
+          env: { ...callhook.env, CALLHOOK_FORWARD: 'off' },
+          postgres: dialect.postgres,
+          setup: async ([base]) => {
+            for (const r of receivers) await api(base as string, '/api/destinations', { url: r.url, kinds: KINDS });
+          },
         },
-      },
-      false,
-    );
-    console.log(`${`${dialect.name}: two destinations, not sending`.padEnd(44)} ${fmt(outboxOnly.rps).padStart(12)} ${fmt(outboxOnly.p99, 1).padStart(7)} ${'-'.padStart(13)} ${'-'.padStart(12)}`);
-    let left = 0;
-    let delivered = 0;
-    let started = 0;
-    const forwarding: Figures = await measure(
-      {
-        name: 'two destinations',
-        ...callhook,
-        postgres: dialect.postgres,
-        setup: async ([base]) => {
-          for (const r of receivers) await api(base as string, '/api/destinations', { url: r.url, kinds: KINDS });
-          started = performance.now();
+        false,
+      );
+      console.log(`${`${dialect.name} ${round}: two destinations, not sending`.padEnd(44)} ${fmt(outboxOnly.rps).padStart(12)} ${fmt(outboxOnly.p99, 1).padStart(7)} ${'-'.padStart(13)} ${'-'.padStart(12)}`);
+      let left = 0;
+      let delivered = 0;
+      let started = 0;
+      const forwarding: Figures = await measure(
+        {
+          name: 'two destinations',
+          ...callhook,
+          postgres: dialect.postgres,
+          setup: async ([base]) => {
+            for (const r of receivers) await api(base as string, '/api/destinations', { url: r.url, kinds: KINDS });
+            started = performance.now();
+          },
+          inspect: async ([base]) => {
+            const elapsed = (performance.now() - started) / 1000;
+            left = await queueDepth(base as string);
+            delivered = (await succeeded(base as string)) / elapsed;
+          },
         },
-        inspect: async ([base]) => {
-          const elapsed = (performance.now() - started) / 1000;
-          left = await queueDepth(base as string);
-          delivered = (await succeeded(base as string)) / elapsed;
-        },
-      },
-      false,
-    );
-    console.log(`${`${dialect.name}: two active destinations`.padEnd(44)} ${fmt(forwarding.rps).padStart(12)} ${fmt(forwarding.p99, 1).padStart(7)} ${fmt(delivered).padStart(13)} ${fmt(left).padStart(12)}`);
-    console.log(`${dialect.name}: ingest with two destinations is ${(forwarding.rps / plain.rps).toFixed(2)} × without (${(outboxOnly.rps / plain.rps).toFixed(2)} × while not sending)\n`);
+        false,
+      );
+      console.log(`${`${dialect.name} ${round}: two active destinations`.padEnd(44)} ${fmt(forwarding.rps).padStart(12)} ${fmt(forwarding.p99, 1).padStart(7)} ${fmt(delivered).padStart(13)} ${fmt(left).padStart(12)}`);
+      rounds.push({ sending: forwarding.rps / plain.rps, outbox: outboxOnly.rps / plain.rps });
+    }
+    const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
+    const list = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(', ');
+    const sending = rounds.map((r) => r.sending);
+    const outbox = rounds.map((r) => r.outbox);
+    console.log(`${dialect.name}: ingest with two destinations is ${median([...sending]).toFixed(2)} × without, median of ${ROUNDS} rounds (${list(sending)}); ${median([...outbox]).toFixed(2)} × while not sending (${list(outbox)})\n`);
   }
 } finally {
   for (const r of receivers) r.proc.kill('SIGTERM');

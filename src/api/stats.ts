@@ -15,8 +15,8 @@ const MAX_RANGE_DAYS = 400;
 const DAY_MS = 86_400_000;
 
 const RangeQuery = {
-  since: Type.Optional(Type.String({ format: 'date-time', description: 'Calls that started at or after this time; default: 30 days before until.' })),
-  until: Type.Optional(Type.String({ format: 'date-time', description: 'Calls that started before this time; default: now.' })),
+  since: Type.Optional(Type.String({ format: 'date-time', description: 'Calls that started at or after this time (to the whole second); default: 30 days before until.' })),
+  until: Type.Optional(Type.String({ format: 'date-time', description: 'Calls that started before this time (to the whole second); default: now.' })),
   tz: Type.Optional(Type.String({ maxLength: 64, description: 'IANA time zone for hour, day and weekday; default CALLHOOK_TZ.' })),
 };
 

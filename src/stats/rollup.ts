@@ -137,16 +137,20 @@ async function refresh(store: Store, o: SumOptions, reset = true): Promise<void>
     ], { exclusive: 'stats_rollups' });
     return refresh(store, o, false);
   }
-  for (let more = numbers.length > 0; more;) {
+  let writes = 0;
+  for (let more = numbers.length > 0; more; writes++) {
     const rows = await store.write(repeatStatements(), { exclusive: 'stats_rollups' });
     more = Number(rows[5]?.[0]?.['n'] ?? 0) === NUMBERS_PER_REFRESH;
   }
   const buckets = dirty.map((r) => Number(r['bucket']));
-  for (let i = 0; i < buckets.length;) {
+  for (let i = 0; i < buckets.length; writes++) {
     const lo = buckets[i] as number;
     while (i < buckets.length && (buckets[i] as number) < lo + REFRESH_SPAN) i++;
     await store.write(refreshStatements(lo, buckets[i - 1] as number, o), { exclusive: 'stats_rollups' });
   }
+  // after a large rebuild, the planner's figures for the rollups are refreshed too (as autovacuum
+  // would, later), so that the first requests are planned for their real sizes
+  if (writes > 10) await store.write(['stats_buckets', 'stats_concurrency', 'stats_repeats'].map((t) => ({ sql: `ANALYZE ${t}`, params: [] })));
 }
 
 /**
