@@ -56,11 +56,13 @@ export class StreamHub {
    */
   add(client: StreamClient, resume: { position: string | null; pendingCall?: string } | null): Promise<void> {
     return this.serial(async () => {
-      client.write(': connected\n\n');
       if (this.headStale) {
         this.head = await this.store.streamHead();
         this.headStale = false;
       }
+      // the first bytes (and the headers with them) only now: a client that sees the stream open
+      // may have an event stored at once, and that event must come after the position fixed here
+      client.write(': connected\n\n');
       if (resume === null) {
         client.position = this.head;
       } else {

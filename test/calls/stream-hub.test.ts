@@ -47,3 +47,23 @@ it('drops a client that stops reading, without waiting for it, and keeps serving
   assert.deepEqual(fast.chunks.filter((c) => c.startsWith('event:')).map((c) => /id: (\d+)/.exec(c)?.[1]), ['101', '102', '103']);
   assert.equal(hub.size, 3, 'the slow client is gone; the others stay');
 });
+
+it('sends a new client its first bytes only once its position is fixed, so an event stored as it sees them reaches it', async () => {
+  const entries: StreamEntry[] = [];
+  const hub = new StreamHub(fakeStore(entries));
+  await hub.start();
+  // with no client, a projection only marks the head stale: the next client reads it
+  entries.push(entry(1));
+  hub.advance();
+  const c = client(() => 0);
+  // the client stores an event the moment it sees the stream open, as the dashboard's user does
+  c.write = (chunk: string) => {
+    if (c.chunks.length === 0) entries.push(entry(2));
+    c.chunks.push(chunk);
+    return true;
+  };
+  await hub.add(c, null);
+  hub.advance();
+  await hub.add(client(() => 0), null); // queued after the advance: it has run when this resolves
+  assert.deepEqual(c.chunks.filter((x) => x.startsWith('event:')).map((x) => /id: (\d+)/.exec(x)?.[1]), ['102'], 'the event stored after the stream opened is sent; the one before is not');
+});

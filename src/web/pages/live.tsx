@@ -36,28 +36,29 @@ export function LivePage() {
   const refreshTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const reloadToday = useRef<() => void>(() => undefined);
 
-  // calls the stream carried while /api/live was being read: the snapshot may predate them
-  const seenWhileLoading = useRef(new Map<string, Call>());
-  const loading = useRef(live.loading);
-  loading.current = live.loading;
+  // calls the stream carried while a snapshot of /api/live was on its way (it may predate them),
+  // until it is merged: not until it has merely arrived, so none is lost in between
+  const seenSinceSnapshot = useRef(new Map<string, Call>());
+  const awaitingSnapshot = useRef(true);
 
   useEffect(() => {
     if (!live.data) return;
     const next = new Map([...live.data.waiting, ...live.data.in_progress].map((c) => [c.id, c]));
-    for (const call of seenWhileLoading.current.values()) {
+    for (const call of seenSinceSnapshot.current.values()) {
       const snap = next.get(call.id);
       if (snap && newer(snap, call)) continue;
       if (LIVE.has(call.status)) next.set(call.id, call);
       else next.delete(call.id);
     }
-    seenWhileLoading.current.clear();
+    seenSinceSnapshot.current.clear();
+    awaitingSnapshot.current = false;
     setCalls(next);
   }, [live.data]);
 
   useEffect(() => {
     const offCall = onStream('call', (data) => {
       const call = data as Call;
-      if (loading.current) seenWhileLoading.current.set(call.id, call);
+      if (awaitingSnapshot.current) seenSinceSnapshot.current.set(call.id, call);
       setCalls((prev) => {
         const next = new Map(prev);
         if (LIVE.has(call.status)) next.set(call.id, call);
@@ -77,7 +78,9 @@ export function LivePage() {
       setConnected(open);
       // once the stream (re)connects, what it did not carry meanwhile is read again
       if (open && wasOpen === false) {
-        loading.current = true;
+        // what was seen before the gap may have ended unseen: the new snapshot decides for it
+        seenSinceSnapshot.current.clear();
+        awaitingSnapshot.current = true;
         live.reload();
       }
       wasOpen = open;
