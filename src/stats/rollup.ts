@@ -10,7 +10,7 @@ import type { Row, Sql, Store } from '../store/port.js';
 import { int } from './tz.js';
 import { CALLBACK_COLUMNS, END_SQL, eventsSql, OFFERED, sumColumns, timeKeySql, valueSql, type GroupBy, type Range, type Span, type SumOptions } from './sql.js';
 
-export const BUCKET_SEC = 900;
+const BUCKET_SEC = 900;
 const DAY = 86_400;
 const DIMS = ['all', 'team', 'agent', 'ivr', 'direction'] as const;
 type Dim = (typeof DIMS)[number];
@@ -22,7 +22,7 @@ const iso = (s: number) => new Date(s * 1000).toISOString();
 const seconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
 /** The rollup dimension a group reads, or null when it has none (number: one value per caller). */
-export function dimOf(group: GroupBy | null): Dim | null {
+function dimOf(group: GroupBy | null): Dim | null {
   if (group === null || group === 'hour' || group === 'day' || group === 'weekday') return 'all';
   return group === 'number' ? null : group;
 }
