@@ -1,5 +1,5 @@
 import type { Row, Store } from '../store/port.js';
-import { peakQuery, readPlan, refreshRollups, repeatsQuery, rollupHeatQuery, rollupSumsQuery, rowsByKey, spillQuery, type ReadPlan } from './rollup.js';
+import { peakQuery, readPlan, refreshRollups, repeatsQuery, rollupHeatQuery, rollupSumsQuery, spillQuery, type ReadPlan } from './rollup.js';
 import {
   callbackQuery, keySql, latestBalanceQuery, repeatQuery, spendQuery, sumsQuery, timeKeySql,
   type GroupBy, type Range, type RateUnit, type SumOptions,
@@ -133,6 +133,8 @@ export interface Stats {
   groups: ({ key: string | number | null } & Figures)[];
 }
 
+const rowsByKey = (rows: Row[]) => new Map(rows.map((r) => [String(r['k']), r]));
+
 /** Additive rows summed into one per key (counts and sums; the longest wait is a maximum). */
 function combineByKey(lists: Row[][]): Map<string, Row> {
   const out = new Map<string, Row>();
@@ -184,7 +186,7 @@ export async function computeStats(store: Store, range: Range, o: StatsOptions):
   if (o.group === null) return { totals: figures({ sums: byKey.get('all'), repeat: repeat.get('all'), peak: peak.get('all') }), groups: [] };
   // repeat callers and peaks do not add up over the groups, so they are asked for in total too
   const group = o.group;
-  const totals = figures({ sums: combineByKey([[...byKey.values()].map((r) => ({ ...r, k: 'all' }))]).get('all'), repeat: rowsByKey(totalRepeat).get('all'), peak: rowsByKey(totalPeak).get('all') });
+  const totals = figures({ sums: combineByKey([[...byKey.values()].map((r) => ({ ...r, k: 'all' }))]).get('all'),repeat: rowsByKey(totalRepeat).get('all'), peak: rowsByKey(totalPeak).get('all') });
   const groups = [...byKey.entries()].map(([k, row]) => ({ key: label(group, row['k']), ...figures({ sums: row, repeat: repeat.get(k), peak: peak.get(k) }) }));
   return { totals, groups: sortByKey(groups) };
 }

@@ -6,7 +6,7 @@
  * whose calls change, in the same transaction; a reader first recomputes the marked buckets, so
  * what it reads is never stale.
  */
-import type { Row, Sql, Store } from '../store/port.js';
+import type { Sql, Store } from '../store/port.js';
 import { int } from './tz.js';
 import { CALLBACK_COLUMNS, END_SQL, eventsSql, OFFERED, sumColumns, timeKeySql, valueSql, type GroupBy, type Range, type Span, type SumOptions } from './sql.js';
 
@@ -27,7 +27,9 @@ function dimOf(group: GroupBy | null): Dim | null {
   return group === 'number' ? null : group;
 }
 
-const DIM_VALUE = `CASE d.dim WHEN 'all' THEN 'all' WHEN 'team' THEN e.team WHEN 'agent' THEN e.agent WHEN 'ivr' THEN e.ivr_name ELSE e.direction END`;
+/** A call's value (columns of `alias`) in the dimension `d.dim` of the dimensions' rows. */
+const dimValue = (alias: string) =>
+  `CASE d.dim WHEN 'all' THEN 'all' ${(['team', 'agent', 'ivr'] as const).map((g) => `WHEN '${g}' THEN ${valueSql(g, alias)}`).join(' ')} ELSE ${valueSql('direction', alias)} END`;
 const DIM_ROWS = DIMS.map((d) => `SELECT '${d}' AS dim`).join(' UNION ALL ');
 const claimed = 'SELECT bucket FROM stats_claim';
 
@@ -49,7 +51,7 @@ function refreshStatements(lo: number, hi: number, o: SumOptions): Sql[] {
     { sql: `DELETE FROM stats_concurrency WHERE dim IN (${dimList}) AND bucket IN (${claimed})`, params: [] },
     {
       sql: `INSERT INTO stats_buckets (bucket, dim, value, ${sums.map(([name]) => name).join(', ')})
-        SELECT c.started_s / ${BUCKET_SEC}, d.dim, ${DIM_VALUE.replaceAll('e.', 'c.')}, ${sums.map(([, sql]) => sql).join(', ')}
+        SELECT c.started_s / ${BUCKET_SEC}, d.dim, ${dimValue('c')}, ${sums.map(([, sql]) => sql).join(', ')}
         FROM calls c CROSS JOIN (${DIM_ROWS}) d LEFT JOIN missed_calls m ON m.call_id = c.id LEFT JOIN missed_items i ON i.id = m.item_id
         WHERE c.started_at >= ? AND c.started_at < ? AND c.started_s / ${BUCKET_SEC} IN (${claimed})
         GROUP BY 1, 2, 3`,
@@ -59,7 +61,7 @@ function refreshStatements(lo: number, hi: number, o: SumOptions): Sql[] {
       sql: `INSERT INTO stats_concurrency (bucket, dim, value, delta, peak)
         SELECT b, dim, v, sum(step), max(n) FROM (
           SELECT b, dim, v, step, sum(step) OVER (PARTITION BY b, dim, v ORDER BY t, step ROWS UNBOUNDED PRECEDING) AS n FROM (
-            SELECT e.t, e.step, e.t / ${BUCKET_SEC} AS b, d.dim, ${DIM_VALUE} AS v
+            SELECT e.t, e.step, e.t / ${BUCKET_SEC} AS b, d.dim, ${dimValue('e')} AS v
             FROM (${eventsSql('c.started_at >= ? AND c.started_at < ?')}) e CROSS JOIN (${DIM_ROWS}) d
             WHERE e.t / ${BUCKET_SEC} IN (${claimed})
           ) x
@@ -76,7 +78,7 @@ const NUMBERS_PER_REFRESH = 5000;
 
 /** The repeat rows of up to NUMBERS_PER_REFRESH dirty caller numbers, recomputed; gives how many were claimed. */
 function repeatStatements(): Sql[] {
-  const value = DIM_VALUE.replaceAll('e.', 'c.');
+  const value = dimValue('c');
   return [
     { sql: `INSERT INTO stats_claim_numbers (number) SELECT DISTINCT number FROM stats_dirty_numbers LIMIT ${NUMBERS_PER_REFRESH}`, params: [] },
     // the claim's size, for the planner: a few numbers are read through calls_from, not by a scan
@@ -270,7 +272,6 @@ export function repeatsQuery(group: GroupBy | null, range: Range): Sql {
   };
 }
 
-export const rowsByKey = (rows: Row[]) => new Map(rows.map((r) => [String(r['k']), r]));
 
 /**
  * Keeps the rollups close to the calls in the background (at start, then once a minute), so that
