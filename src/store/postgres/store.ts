@@ -54,7 +54,11 @@ const DELIVERY_TYPES: Record<(typeof DELIVERY_COLUMNS)[number], string> = {
   destination_id: 'bigint', kind: 'text', order_key: 'text', message_id: 'text', message_at: 'text', event_id: 'bigint',
   alert_id: 'bigint', alert_state: 'text', payload: 'text', replay: 'smallint', next_attempt_ms: 'bigint', created_ms: 'bigint',
 };
-const OUTBOX_INSERT = `INSERT INTO deliveries (${DELIVERY_COLUMNS.join(', ')}) SELECT * FROM unnest(${DELIVERY_COLUMNS.map((c, i) => `$${i + 1}::${DELIVERY_TYPES[c]}[]`).join(', ')})`;
+const REQUESTS_INSERT = `INSERT INTO requests (id, received_at, method, path, query, headers, content_type, body, remote_addr, outcome, status_code, error_code, error_message, event_id, kind)
+  SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::text[], $10::text[], $11::int[], $12::text[], $13::text[], $14::bigint[], $15::text[])`;
+/** The requests and the batch's outbox rows in one statement: deliveries cost ingest no round trip of their own. */
+const REQUESTS_AND_OUTBOX_INSERT = `WITH queued AS (INSERT INTO deliveries (${DELIVERY_COLUMNS.join(', ')})
+  SELECT * FROM unnest(${DELIVERY_COLUMNS.map((c, i) => `$${i + 16}::${DELIVERY_TYPES[c]}[]`).join(', ')})) ${REQUESTS_INSERT}`;
 
 export interface PostgresOptions {
   /** Called with errors of idle connections (the database went away); they are not fatal. */
@@ -112,6 +116,7 @@ export class PostgresStore implements Store {
       const eventIds = ids.slice(rows.length);
       const events = keys.map((key, k) => ({ id: eventIds[k] as string, index: (byKey.get(key) as number[])[0] as number, row: rows[(byKey.get(key) as number[])[0] as number] as WriteRow & { event: NonNullable<WriteRow['event']> }, copies: (byKey.get(key) as number[]).length }));
       const stored = new Map<string, { id: string; inserted: boolean }>();
+      let deliveries: ReturnType<typeof outboxRows> = [];
       if (events.length > 0) {
         const res = await client.query<{ id: string; dedup_key: string; inserted: boolean; routes: string | null }>(
           `INSERT INTO events (id, dedup_key, received_at, platform, kind, redeliveries, data, raw, call_uuid, conversation_uuid)
@@ -135,13 +140,12 @@ export class PostgresStore implements Store {
         // the outbox is written with the events it delivers: an acknowledged event is never lost to forwarding
         // in the order they arrived, not the key order the inserts lock in
         const inserted = events.filter((e) => stored.get(e.row.event.dedup_key)?.inserted === true).sort((a, b) => a.index - b.index);
-        // the insert returns the routes (read once, in this transaction): without a destination
-        // the batch costs no further round trip, with some one INSERT
+        // the insert returns the routes (read once, in this transaction); the deliveries go in with
+        // the requests, so a batch makes the same round trips with destinations as without
         const routes = res.rows[0]?.routes;
         if (inserted.length > 0 && routes) {
           const items = inserted.map((e) => eventItem(JSON.parse(e.row.event.data) as EventFields, (stored.get(e.row.event.dedup_key) as { id: string }).id, e.row.received_at));
-          const deliveries = outboxRows(routesFromRows(JSON.parse(routes) as Row[]), items, Date.now());
-          if (deliveries.length > 0) await client.query(OUTBOX_INSERT, DELIVERY_COLUMNS.map((_, c) => deliveries.map((d) => d[c])));
+          deliveries = outboxRows(routesFromRows(JSON.parse(routes) as Row[]), items, Date.now());
         }
       }
       const seen = new Set<string>();
@@ -153,27 +157,25 @@ export class PostgresStore implements Store {
         const outcome: Outcome = s.inserted && first ? 'accepted' : 'duplicate';
         return { outcome, request_id: ids[i] as string, event_id: s.id };
       });
-      await client.query(
-        `INSERT INTO requests (id, received_at, method, path, query, headers, content_type, body, remote_addr, outcome, status_code, error_code, error_message, event_id, kind)
-         SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bytea[], $9::text[], $10::text[], $11::int[], $12::text[], $13::text[], $14::bigint[], $15::text[])`,
-        [
-          results.map((r) => r.request_id),
-          rows.map((r) => r.received_at),
-          rows.map((r) => r.method),
-          rows.map((r) => r.path),
-          rows.map((r) => r.query),
-          rows.map((r) => r.headers),
-          rows.map((r) => r.content_type),
-          rows.map((r) => (r.body ? Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength) : null)),
-          rows.map((r) => r.remote_addr),
-          results.map((r) => r.outcome),
-          rows.map((r) => r.event?.status_code ?? r.rejection?.status ?? 400),
-          rows.map((r) => r.rejection?.code ?? null),
-          rows.map((r) => r.rejection?.message ?? null),
-          results.map((r) => r.event_id),
-          rows.map((r) => r.event?.kind ?? null),
-        ],
-      );
+      const outbox = deliveries.length === 0 ? [] : DELIVERY_COLUMNS.map((_, c) => deliveries.map((d) => d[c]));
+      await client.query(deliveries.length > 0 ? REQUESTS_AND_OUTBOX_INSERT : REQUESTS_INSERT, [
+        results.map((r) => r.request_id),
+        rows.map((r) => r.received_at),
+        rows.map((r) => r.method),
+        rows.map((r) => r.path),
+        rows.map((r) => r.query),
+        rows.map((r) => r.headers),
+        rows.map((r) => r.content_type),
+        rows.map((r) => (r.body ? Buffer.from(r.body.buffer, r.body.byteOffset, r.body.byteLength) : null)),
+        rows.map((r) => r.remote_addr),
+        results.map((r) => r.outcome),
+        rows.map((r) => r.event?.status_code ?? r.rejection?.status ?? 400),
+        rows.map((r) => r.rejection?.code ?? null),
+        rows.map((r) => r.rejection?.message ?? null),
+        results.map((r) => r.event_id),
+        rows.map((r) => r.event?.kind ?? null),
+        ...outbox,
+      ]);
       return results;
     });
   }
