@@ -142,9 +142,19 @@ export function eventItem(fields: EventFields, eventId: string, receivedAt: stri
   return { kind: e.kind, order_key: eventOrderKey(e, eventId), message_id: `evt_${eventId}`, message_at: receivedAt, event_id: eventId, fields };
 }
 
-/** A call as it is now, as a call.updated item. */
+/** A call as it is now, as a call.updated item; its JSON is made only for a destination that takes it. */
 export function callItem(call: { id: string; last_event_at: string | null } & Record<string, unknown>, at: string): OutboxItem {
-  return { kind: 'call.updated', order_key: call.id, message_id: null, message_at: at, payload: JSON.stringify(call), fields: call };
+  let payload: string | undefined;
+  return {
+    kind: 'call.updated',
+    order_key: call.id,
+    message_id: null,
+    message_at: at,
+    get payload() {
+      return (payload ??= JSON.stringify(call));
+    },
+    fields: call,
+  };
 }
 
 /**
