@@ -123,7 +123,7 @@ export type ResolveOutcome = 'resolved' | 'already_resolved' | 'not_found';
 export interface Store {
   /** Stores a batch in one transaction, durable on disk when the promise resolves. */
   ingest(batch: readonly IngestItem[]): Promise<IngestResult[]>;
-  /** How many ingest batches may usefully run at once (one writer: 1; a connection pool: more). */
+  /** How many ingest batches may be handed to the database at once (queued at one writer, or on a pool's connections). */
   readonly concurrentBatches: number;
   /** Whether ingest stitches its events into calls in the same transaction (else `project` does). */
   readonly stitchesOnIngest: boolean;
