@@ -35,7 +35,7 @@ import {
   type RequestRow,
   type WriteRow,
 } from '../rows.js';
-import { DELIVERY_COLUMNS, eventItem, outboxRows, routesFromRows, TAKES_DELIVERIES, type EventFields } from '../../forward/routing.js';
+import { DELIVERY_COLUMNS, eventItem, outboxRows, routesFromRows, TAKES_DELIVERIES } from '../../forward/routing.js';
 import { migratePostgres } from './migrate.js';
 import { dollars, PostgresProjection, STREAM_CHANNEL } from './projection.js';
 
@@ -144,7 +144,8 @@ export class PostgresStore implements Store {
         // the requests, so a batch makes the same round trips with destinations as without
         const routes = res.rows[0]?.routes;
         if (inserted.length > 0 && routes) {
-          const items = inserted.map((e) => eventItem(JSON.parse(e.row.event.data) as EventFields, (stored.get(e.row.event.dedup_key) as { id: string }).id, e.row.received_at));
+          // routed on the parsed event in hand, not its stored JSON parsed again
+          const items = inserted.map((e) => eventItem(batch[e.index]?.event?.event ?? {}, (stored.get(e.row.event.dedup_key) as { id: string }).id, e.row.received_at));
           deliveries = outboxRows(routesFromRows(JSON.parse(routes) as Row[]), items, Date.now());
         }
       }
