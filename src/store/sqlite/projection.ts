@@ -21,7 +21,7 @@ export class SqliteProjection {
   private readonly connected: Database.Statement;
   private readonly members: Database.Statement;
   private readonly setKey: Database.Statement;
-  private readonly setSeq: Database.Statement;
+  private readonly setPosition: Database.Statement;
   private readonly maxSeq: Database.Statement;
   private readonly upsert: Database.Statement;
   private readonly remove: Database.Statement;
@@ -36,7 +36,7 @@ export class SqliteProjection {
     );
     this.members = db.prepare(`SELECT ${EVENT_COLUMNS} FROM events WHERE call_key IN (SELECT value FROM json_each(?))`);
     this.setKey = db.prepare('UPDATE events SET call_key = ? WHERE id = ?');
-    this.setSeq = db.prepare('UPDATE events SET stream_seq = ? WHERE id = ?');
+    this.setPosition = db.prepare('UPDATE events SET stream_seq = ?, call_key = ? WHERE id = ?');
     this.maxSeq = db.prepare('SELECT coalesce(max(stream_seq), 0) FROM events').pluck();
     this.upsert = db.prepare(upsertCallsSql(SQLITE_CALL_VALUES));
     this.remove = db.prepare('DELETE FROM calls WHERE id = ?');
@@ -46,14 +46,15 @@ export class SqliteProjection {
   project(limit: number): ProjectionResult {
     const pending = this.pending.all(limit) as KeyedRow[];
     if (pending.length === 0) return { entries: [], done: true };
-    const plan = this.apply(pending);
+    // a pending event's key is written with its position: one row update, not two
+    const plan = this.apply(pending, new Set(pending.map((row) => String(row.id))));
     this.queueCalls(plan.calls);
     const calls = new Map(plan.calls.map((c) => [c.id, c]));
     const newKeys = new Map(plan.keys.map((k) => [k.id, k.call_key]));
     let seq = this.maxSeq.get() as number;
     const entries = pending.map((row) => {
-      this.setSeq.run(++seq, row.id);
       const key = newKeys.has(String(row.id)) ? (newKeys.get(String(row.id)) ?? null) : row.call_key;
+      this.setPosition.run(++seq, key, row.id);
       return { seq: String(seq), event: eventFromRow(row), call: key === null ? null : (calls.get(key) ?? null) };
     });
     return { entries, done: pending.length < limit };
@@ -94,7 +95,8 @@ export class SqliteProjection {
     this.drive(queueOutbox(() => calls.map((c) => callItem(c, at)), now));
   }
 
-  private apply(batch: KeyedRow[]): ProjectionPlan {
+  /** Stitches `batch`; the new keys of the events in `keyedByCaller` are left for the caller to write. */
+  private apply(batch: KeyedRow[], keyedByCaller: ReadonlySet<string> = new Set()): ProjectionPlan {
     const parsed = new Map<string, KeyedEvent>();
     const keyed = (rows: KeyedRow[]) => rows.map((row) => cached(parsed, row));
     const ids = new Set<string>();
@@ -108,7 +110,7 @@ export class SqliteProjection {
     // events already keyed to these calls that are not connected yet: only those need reading
     const members = keys.size === 0 ? [] : keyed(this.members.all(JSON.stringify([...keys])) as KeyedRow[]);
     const plan = planProjection(connected, members);
-    for (const k of plan.keys) this.setKey.run(k.call_key, k.id);
+    for (const k of plan.keys) if (!keyedByCaller.has(k.id)) this.setKey.run(k.call_key, k.id);
     for (const call of plan.calls) this.upsert.run(callColumns(call, (b) => (b ? 1 : 0)));
     for (const id of plan.deleted) this.remove.run(id);
     this.drive(syncQueue({ changed: plan.calls, deleted: plan.deleted }));
