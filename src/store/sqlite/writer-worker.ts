@@ -46,7 +46,7 @@ if (port) {
       case 'close-stale':
         return writer.transaction(() => writer.projection.closeStale(msg.before));
       case 'statements':
-        return writer.transaction(() => writer.projection.statements(msg.statements));
+        return writer.spillingTransaction(() => writer.projection.statements(msg.statements));
       case 'resolve-missed':
         return writer.transaction(() => writer.projection.resolveMissed(msg.itemId, msg.at, msg.note));
       case 'close':
