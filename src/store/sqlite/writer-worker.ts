@@ -42,7 +42,7 @@ if (port) {
         return writer.transaction(() => writer.projection.project(msg.limit));
       }
       case 'rebuild':
-        return writer.transaction(() => writer.projection.rebuild());
+        return writer.spillingTransaction(() => writer.projection.rebuild());
       case 'close-stale':
         return writer.transaction(() => writer.projection.closeStale(msg.before));
       case 'statements':

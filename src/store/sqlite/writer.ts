@@ -71,7 +71,7 @@ export class SqliteWriter {
   /**
    * Runs `fn` in one write transaction whose temporary data may spill to files: the statistics'
    * rollups sort and group a day of calls at a time, which in memory raised the peak RSS by tens
-   * of megabytes on a large database.
+   * of megabytes on a large database, and a rebuild rewrites every call in one transaction.
    */
   spillingTransaction<T>(fn: () => T): T {
     this.db.pragma(`temp_store = ${TEMP_SPILLING}`);
