@@ -18,7 +18,8 @@ interface Pending {
  * flushed from setImmediate. A timer-based window would cap throughput and add its whole length
  * to a lone request's latency (../shared/reference/ingest-baselines.md); one turn gathers the
  * requests that are already waiting, at no cost to the one that is not. Up to the store's
- * `concurrentBatches` commits run at once; past that, new items queue and join one larger batch.
+ * `concurrentBatches` batches are handed to it at once; past that, new items queue and join one
+ * larger batch.
  * No promise resolves before its transaction has committed.
  */
 export class GroupCommitter {

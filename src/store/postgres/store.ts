@@ -114,7 +114,14 @@ export class PostgresStore implements Store {
     return this.transaction(async (client) => {
       const ids = (await client.query<{ id: string }>("SELECT nextval('callhook_ids')::text AS id FROM generate_series(1, $1)", [rows.length + keys.length])).rows.map((r) => r.id);
       const eventIds = ids.slice(rows.length);
-      const events = keys.map((key, k) => ({ id: eventIds[k] as string, index: (byKey.get(key) as number[])[0] as number, row: rows[(byKey.get(key) as number[])[0] as number] as WriteRow & { event: NonNullable<WriteRow['event']> }, copies: (byKey.get(key) as number[]).length }));
+      const events = keys.map((key, k) => {
+        const copies = byKey.get(key) as number[];
+        const index = copies[0] as number;
+        const row = rows[index] as WriteRow & { event: NonNullable<WriteRow['event']> };
+        // the parsed event, for routing: its stored JSON need not be parsed again
+        const fields = (batch[index] as IngestItem & { event: NonNullable<IngestItem['event']> }).event.event;
+        return { id: eventIds[k] as string, index, row, fields, copies: copies.length };
+      });
       const stored = new Map<string, { id: string; inserted: boolean }>();
       let deliveries: ReturnType<typeof outboxRows> = [];
       if (events.length > 0) {
@@ -144,8 +151,7 @@ export class PostgresStore implements Store {
         // the requests, so a batch makes the same round trips with destinations as without
         const routes = res.rows[0]?.routes;
         if (inserted.length > 0 && routes) {
-          // routed on the parsed event in hand, not its stored JSON parsed again
-          const items = inserted.map((e) => eventItem(batch[e.index]?.event?.event ?? {}, (stored.get(e.row.event.dedup_key) as { id: string }).id, e.row.received_at));
+          const items = inserted.map((e) => eventItem(e.fields, (stored.get(e.row.event.dedup_key) as { id: string }).id, e.row.received_at));
           deliveries = outboxRows(routesFromRows(JSON.parse(routes) as Row[]), items, Date.now());
         }
       }
