@@ -8,6 +8,8 @@ import { SqliteProjection } from './projection.js';
 /** SQLite's temp_store values: temporary data in memory, or in files past a cache's worth. */
 const TEMP_IN_MEMORY = 'MEMORY';
 const TEMP_SPILLING = 'DEFAULT';
+/** WAL pages (4 KiB each) that trigger a checkpoint: see the constructor. */
+const WAL_CHECKPOINT_PAGES = 4000;
 
 /** Events stitched in the same transaction as an ingest batch; more wait for the projector. */
 const PROJECT_WITH_INGEST = 2000;
@@ -30,6 +32,12 @@ export class SqliteWriter {
     // statement journal; in a temporary file, that journal cost each such upsert about as much as
     // the upsert itself. It only serves to undo a failed statement, never crash recovery.
     this.db.pragma(`temp_store = ${TEMP_IN_MEMORY}`);
+    // Each stitched webhook dirties pages spread over the event and call indexes. A checkpoint
+    // copies every page the WAL holds into the database; 16 MB between checkpoints instead of
+    // SQLite's 4 MB lets a page changed by many commits be copied once, and checkpoints (run by the
+    // commit that crosses the mark) stall ingest a quarter as often. 3 interleaved rounds:
+    // 2,272 against 2,023 req/s median, ahead in each; peak RSS unchanged.
+    this.db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
     const floor = this.db.prepare('SELECT max((SELECT coalesce(max(id), 0) FROM events), (SELECT coalesce(max(id), 0) FROM requests))').pluck().get() as number;
     this.ids = new IdGenerator(floor);
     // A redelivery hits the unique dedup key: it only counts, and returns the first event's id.
