@@ -1,4 +1,5 @@
 import type { Call } from '../calls/call-schema.js';
+import type { KeyedEvent } from '../calls/projection.js';
 import type { ErrorCode } from '../errors.js';
 import { EventSchema } from '../payloads/event-schema.js';
 import type { CallQuery, IngestItem, Page, StoredEvent, StoredRequest } from './port.js';
@@ -99,6 +100,14 @@ export function eventFromRow(row: EventRow): StoredEvent {
   const out: Record<string, unknown> = { id: String(row.id), received_at: iso(row.received_at), redeliveries: row.redeliveries };
   for (const field of EVENT_FIELDS) out[field] = data[field] ?? null;
   return out as unknown as StoredEvent;
+}
+
+/** A stored event with the call key it has, parsed once per `parsed` map however many queries return its row. */
+export function keyedEventFromRow(parsed: Map<string, KeyedEvent>, row: EventRow & { call_key: string | null }): KeyedEvent {
+  const id = String(row.id);
+  let event = parsed.get(id);
+  if (!event) parsed.set(id, (event = { ...eventFromRow(row), call_key: row.call_key }));
+  return event;
 }
 
 export function eventWithRawFromRow(row: EventRow): StoredEvent & { raw: Record<string, unknown> } {

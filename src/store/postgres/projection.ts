@@ -5,7 +5,7 @@ import { planProjection, type KeyedEvent, type ProjectionPlan } from '../../call
 import { syncQueue } from '../../calls/missed.js';
 import { callItem, queueOutbox } from '../../forward/routing.js';
 import type { ProjectionResult, Row, Sql } from '../port.js';
-import { eventFromRow, pgCallArrays, upsertCallsSql, type EventRow } from '../rows.js';
+import { eventFromRow, keyedEventFromRow, pgCallArrays, upsertCallsSql, type EventRow } from '../rows.js';
 
 type KeyedRow = EventRow & { call_key: string | null };
 
@@ -81,9 +81,11 @@ export class PostgresProjection {
   }
 
   private async apply(batch: KeyedRow[]): Promise<ProjectionPlan> {
+    // each row parsed once, though the batch's rows come back among their connected events
+    const parsed = new Map<string, KeyedEvent>();
+    const keyed = (rows: KeyedRow[]) => [...new Set(rows.map((row) => keyedEventFromRow(parsed, row)))];
     const ids = new Set<string>();
-    for (const row of batch) {
-      const e = eventFromRow(row);
+    for (const e of keyed(batch)) {
       if (e.call_uuid) ids.add(e.call_uuid);
       if (e.conversation_uuid) ids.add(e.conversation_uuid);
     }
@@ -125,8 +127,3 @@ export function dollars(sql: string): string {
   return sql.replace(/\?/g, () => `$${++i}`);
 }
 
-function keyed(rows: KeyedRow[]): KeyedEvent[] {
-  const seen = new Map<string, KeyedEvent>();
-  for (const row of rows) seen.set(String(row.id), { ...eventFromRow(row), call_key: row.call_key });
-  return [...seen.values()];
-}

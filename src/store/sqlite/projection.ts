@@ -5,7 +5,7 @@ import { planProjection, type KeyedEvent, type ProjectionPlan } from '../../call
 import { syncQueue } from '../../calls/missed.js';
 import { callItem, queueOutbox } from '../../forward/routing.js';
 import type { ProjectionResult, ResolveOutcome, Row, Sql } from '../port.js';
-import { callColumns, eventFromRow, SQLITE_CALL_VALUES, upsertCallsSql, type EventRow } from '../rows.js';
+import { callColumns, eventFromRow, keyedEventFromRow, SQLITE_CALL_VALUES, upsertCallsSql, type EventRow } from '../rows.js';
 
 type KeyedRow = EventRow & { call_key: string | null };
 
@@ -98,7 +98,7 @@ export class SqliteProjection {
   /** Stitches `batch`; the new keys of the events in `keyedByCaller` are left for the caller to write. */
   private apply(batch: KeyedRow[], keyedByCaller: ReadonlySet<string> = new Set()): ProjectionPlan {
     const parsed = new Map<string, KeyedEvent>();
-    const keyed = (rows: KeyedRow[]) => rows.map((row) => cached(parsed, row));
+    const keyed = (rows: KeyedRow[]) => rows.map((row) => keyedEventFromRow(parsed, row));
     const ids = new Set<string>();
     for (const e of keyed(batch)) {
       if (e.call_uuid) ids.add(e.call_uuid);
@@ -154,14 +154,6 @@ export class SqliteProjection {
     });
   }
 
-}
-
-/** Each stored row is parsed once per batch, however many queries return it. */
-function cached(parsed: Map<string, KeyedEvent>, row: KeyedRow): KeyedEvent {
-  const id = String(row.id);
-  let event = parsed.get(id);
-  if (!event) parsed.set(id, (event = { ...eventFromRow(row), call_key: row.call_key }));
-  return event;
 }
 
 function unique(events: KeyedEvent[]): KeyedEvent[] {
