@@ -83,8 +83,8 @@ export interface StreamEntry {
 }
 
 export interface ProjectionResult {
-  /** The events projected, in stream order. */
-  entries: StreamEntry[];
+  /** How many events were stitched and given stream positions (readers take them from the stream). */
+  projected: number;
   /** False when more events wait. */
   done: boolean;
 }

@@ -5,7 +5,7 @@ import { planProjection, type KeyedEvent, type ProjectionPlan } from '../../call
 import { syncQueue } from '../../calls/missed.js';
 import { callItem, queueOutbox } from '../../forward/routing.js';
 import type { ProjectionResult, Row, Sql } from '../port.js';
-import { eventFromRow, keyedEventFromRow, pgCallArrays, upsertCallsSql, type EventRow } from '../rows.js';
+import { keyedEventFromRow, pgCallArrays, upsertCallsSql, type EventRow } from '../rows.js';
 
 type KeyedRow = EventRow & { call_key: string | null };
 
@@ -28,20 +28,14 @@ export class PostgresProjection {
 
   async project(limit: number): Promise<ProjectionResult> {
     const pending = (await this.client.query<KeyedRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_seq IS NULL ORDER BY id LIMIT $1`, [limit])).rows;
-    if (pending.length === 0) return { entries: [], done: true };
+    if (pending.length === 0) return { projected: 0, done: true };
     const plan = await this.apply(pending);
     await this.queueCalls(plan.calls);
-    const calls = new Map(plan.calls.map((c) => [c.id, c]));
-    const newKeys = new Map(plan.keys.map((k) => [k.id, k.call_key]));
     const head = Number((await this.client.query<{ seq: string }>('SELECT coalesce(max(stream_seq), 0)::text AS seq FROM events')).rows[0]?.seq ?? 0);
     const seqs = pending.map((_, i) => String(head + i + 1));
     await this.client.query('UPDATE events SET stream_seq = s.seq FROM unnest($1::bigint[], $2::bigint[]) AS s(id, seq) WHERE events.id = s.id', [pending.map((r) => r.id), seqs]);
     await this.client.query('SELECT pg_notify($1, $2)', [STREAM_CHANNEL, seqs[seqs.length - 1]]);
-    const entries = pending.map((row, i) => {
-      const key = newKeys.has(String(row.id)) ? (newKeys.get(String(row.id)) ?? null) : row.call_key;
-      return { seq: seqs[i] as string, event: eventFromRow(row), call: key === null ? null : (calls.get(key) ?? null) };
-    });
-    return { entries, done: pending.length < limit };
+    return { projected: pending.length, done: pending.length < limit };
   }
 
   async rebuild(): Promise<number> {

@@ -5,7 +5,7 @@ import { planProjection, type KeyedEvent, type ProjectionPlan } from '../../call
 import { syncQueue } from '../../calls/missed.js';
 import { callItem, queueOutbox } from '../../forward/routing.js';
 import type { ProjectionResult, ResolveOutcome, Row, Sql } from '../port.js';
-import { callColumns, eventFromRow, keyedEventFromRow, SQLITE_CALL_VALUES, upsertCallsSql, type EventRow } from '../rows.js';
+import { callColumns, keyedEventFromRow, SQLITE_CALL_VALUES, upsertCallsSql, type EventRow } from '../rows.js';
 
 type KeyedRow = EventRow & { call_key: string | null };
 
@@ -45,19 +45,17 @@ export class SqliteProjection {
   /** Projects the oldest pending events and gives them the next stream positions. */
   project(limit: number): ProjectionResult {
     const pending = this.pending.all(limit) as KeyedRow[];
-    if (pending.length === 0) return { entries: [], done: true };
+    if (pending.length === 0) return { projected: 0, done: true };
     // a pending event's key is written with its position: one row update, not two
     const plan = this.apply(pending, new Set(pending.map((row) => String(row.id))));
     this.queueCalls(plan.calls);
-    const calls = new Map(plan.calls.map((c) => [c.id, c]));
     const newKeys = new Map(plan.keys.map((k) => [k.id, k.call_key]));
     let seq = this.maxSeq.get() as number;
-    const entries = pending.map((row) => {
+    for (const row of pending) {
       const key = newKeys.has(String(row.id)) ? (newKeys.get(String(row.id)) ?? null) : row.call_key;
       this.setPosition.run(++seq, key, row.id);
-      return { seq: String(seq), event: eventFromRow(row), call: key === null ? null : (calls.get(key) ?? null) };
-    });
-    return { entries, done: pending.length < limit };
+    }
+    return { projected: pending.length, done: pending.length < limit };
   }
 
   /** Derives every call again, walking the events in id order. */
