@@ -102,12 +102,20 @@ export function eventFromRow(row: EventRow): StoredEvent {
   return out as unknown as StoredEvent;
 }
 
-/** A stored event with the call key it has, parsed once per `parsed` map however many queries return its row. */
-export function keyedEventFromRow(parsed: Map<string, KeyedEvent>, row: EventRow & { call_key: string | null }): KeyedEvent {
-  const id = String(row.id);
-  let event = parsed.get(id);
-  if (!event) parsed.set(id, (event = { ...eventFromRow(row), call_key: row.call_key }));
-  return event;
+/**
+ * Stored events with the call keys they have, each once, in the order first met. A row is parsed
+ * once per `parsed` map however many queries return it: a batch's rows come back among their
+ * connected events.
+ */
+export function keyedEventsFromRows(parsed: Map<string, KeyedEvent>, rows: readonly (EventRow & { call_key: string | null })[]): KeyedEvent[] {
+  const events = new Set<KeyedEvent>();
+  for (const row of rows) {
+    const id = String(row.id);
+    let event = parsed.get(id);
+    if (!event) parsed.set(id, (event = { ...eventFromRow(row), call_key: row.call_key }));
+    events.add(event);
+  }
+  return [...events];
 }
 
 export function eventWithRawFromRow(row: EventRow): StoredEvent & { raw: Record<string, unknown> } {

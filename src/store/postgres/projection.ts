@@ -5,7 +5,7 @@ import { planProjection, type KeyedEvent, type ProjectionPlan } from '../../call
 import { syncQueue } from '../../calls/missed.js';
 import { callItem, queueOutbox } from '../../forward/routing.js';
 import type { ProjectionResult, Row, Sql } from '../port.js';
-import { keyedEventFromRow, pgCallArrays, upsertCallsSql, type EventRow } from '../rows.js';
+import { keyedEventsFromRows, pgCallArrays, upsertCallsSql, type EventRow } from '../rows.js';
 
 type KeyedRow = EventRow & { call_key: string | null };
 
@@ -75,9 +75,8 @@ export class PostgresProjection {
   }
 
   private async apply(batch: KeyedRow[]): Promise<ProjectionPlan> {
-    // each row parsed once, though the batch's rows come back among their connected events
     const parsed = new Map<string, KeyedEvent>();
-    const keyed = (rows: KeyedRow[]) => [...new Set(rows.map((row) => keyedEventFromRow(parsed, row)))];
+    const keyed = (rows: KeyedRow[]) => keyedEventsFromRows(parsed, rows);
     const ids = new Set<string>();
     for (const e of keyed(batch)) {
       if (e.call_uuid) ids.add(e.call_uuid);

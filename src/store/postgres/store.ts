@@ -149,6 +149,7 @@ export class PostgresStore implements Store {
     );
     const analyzed: string[] = [];
     for (const { name } of rows) {
+      // the identifier put into ANALYZE is this module's own constant, never text read back
       const table = KEPT_ANALYZED.find((t) => t === name);
       if (!table) continue;
       try {

@@ -5,7 +5,7 @@ import { planProjection, type KeyedEvent, type ProjectionPlan } from '../../call
 import { syncQueue } from '../../calls/missed.js';
 import { callItem, queueOutbox } from '../../forward/routing.js';
 import type { ProjectionResult, ResolveOutcome, Row, Sql } from '../port.js';
-import { callColumns, keyedEventFromRow, SQLITE_CALL_VALUES, upsertCallsSql, type EventRow } from '../rows.js';
+import { callColumns, keyedEventsFromRows, SQLITE_CALL_VALUES, upsertCallsSql, type EventRow } from '../rows.js';
 
 type KeyedRow = EventRow & { call_key: string | null };
 
@@ -96,13 +96,13 @@ export class SqliteProjection {
   /** Stitches `batch`; the new keys of the events in `keyedByCaller` are left for the caller to write. */
   private apply(batch: KeyedRow[], keyedByCaller: ReadonlySet<string> = new Set()): ProjectionPlan {
     const parsed = new Map<string, KeyedEvent>();
-    const keyed = (rows: KeyedRow[]) => rows.map((row) => keyedEventFromRow(parsed, row));
+    const keyed = (rows: KeyedRow[]) => keyedEventsFromRows(parsed, rows);
     const ids = new Set<string>();
     for (const e of keyed(batch)) {
       if (e.call_uuid) ids.add(e.call_uuid);
       if (e.conversation_uuid) ids.add(e.conversation_uuid);
     }
-    const connected = unique([...keyed(batch), ...keyed(this.connected.all({ ids: JSON.stringify([...ids]) }) as KeyedRow[])]);
+    const connected = keyed([...batch, ...(this.connected.all({ ids: JSON.stringify([...ids]) }) as KeyedRow[])]);
     const keys = new Set<string>(resolveKeys(connected).values());
     for (const e of connected) if (e.call_key) keys.add(e.call_key);
     // events already keyed to these calls that are not connected yet: only those need reading
@@ -151,9 +151,4 @@ export class SqliteProjection {
       return [];
     });
   }
-
-}
-
-function unique(events: KeyedEvent[]): KeyedEvent[] {
-  return [...new Map(events.map((e) => [e.id, e])).values()];
 }

@@ -57,8 +57,8 @@ export class SqliteStore implements Store {
   /**
    * The writer thread takes batches one at a time; a second one waiting in its queue lets it start
    * the next as soon as a commit returns, rather than after the main thread has answered the batch
-   * and gathered another. With calls that have all their events, ingest is bound by the WAL each
-   * commit writes, and one, two or three batches measured alike.
+   * and gathered another. Ingest is bound by the writer's stitching, in series with each commit,
+   * and one, two or three batches measured alike.
    */
   readonly concurrentBatches = 2;
   readonly stitchesOnIngest = true;
