@@ -60,6 +60,19 @@ interface Result {
   at: number;
 }
 
+/**
+ * `budget` split into `n` equal whole shares, the remainder one each from position `turn` on.
+ * Handed out in list order instead, the first destination would take a paced budget whole and
+ * the others would wait for as long as ingest saturates the process. A share a destination
+ * leaves unclaimed stays in the bucket for the next pass.
+ */
+export function shareOut(budget: number, n: number, turn: number): number[] {
+  if (!Number.isFinite(budget)) return Array.from({ length: n }, () => budget);
+  const each = Math.floor(budget / n);
+  const extra = budget - each * n;
+  return Array.from({ length: n }, (_, i) => each + ((i - (turn % n) + n) % n < extra ? 1 : 0));
+}
+
 /** '5s', '2m', '250ms' as milliseconds. */
 export function durationMs(text: string): number {
   const m = /^(\d+)(ms|s|m|h)$/.exec(text);
@@ -136,6 +149,8 @@ export class Forwarder {
   private generation = 0;
   private delayed: NodeJS.Timeout | null = null;
   private lastPass = 0;
+  /** Which destination gets the odd unit of a paced budget; moves on with each pass. */
+  private turn = 0;
   private readonly attempts: Counter<'destination' | 'outcome'>;
   private readonly governor: Governor | null;
   /** New deliveries across destinations while the governor paces them. */
@@ -285,14 +300,13 @@ export class Forwarder {
     this.released = [];
     const destinations = this.stopped ? [] : await this.destinations();
     const now = Date.now();
-    // shared by the destinations while the governor paces forwarding
-    let budget = this.paced?.available() ?? Infinity;
-    const wanted = destinations.flatMap((d) => {
+    // while the governor paces forwarding, the destinations share its budget
+    const shares = shareOut(this.paced?.available() ?? Infinity, destinations.length, this.turn++);
+    const wanted = destinations.flatMap((d, i) => {
       // claimed ahead of the requests in flight, so that a finished request is followed at once
       const free = d.maxInFlight * PREFETCH - (this.inFlight.get(d.id) ?? 0) - (this.waiting.get(d.id)?.length ?? 0);
       const rate = this.rateOf(d);
-      const limit = Math.min(free, rate.normal?.available() ?? free, budget);
-      budget -= Math.max(0, limit);
+      const limit = Math.min(free, rate.normal?.available() ?? free, shares[i] as number);
       return limit > 0 ? [{ d, limit, rate }] : [];
     });
     const statements = [...(released.length > 0 ? [this.releaseStatement(released)] : []), ...this.flushStatements(results), ...wanted.map(({ d, limit }) => this.claimStatement(d, 0, limit, now))];

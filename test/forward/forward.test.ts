@@ -337,4 +337,30 @@ describe('forwarding gives way to saturating ingest', () => {
       assert.equal(ids.size, rx.received.length, 'each delivered once');
     }
   });
+
+  it('shares the paced rate between destinations instead of giving it all to the first', async () => {
+    const srv = await startTestServer('sqlite', { ...FAST, CALLHOOK_FORWARD_BUSY_RATE: '8' });
+    const receivers = [await startReceiver(), await startReceiver()];
+    const forwarder = srv.running.forwarder;
+    assert.ok(forwarder);
+    const pressure = setInterval(() => forwarder.ingested(100), 20);
+    try {
+      for (const rx of receivers) {
+        const res = await srv.api('/api/destinations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: rx.url, kinds: ['*'] }) });
+        assert.equal(res.status, 201);
+      }
+      await new Promise((r) => setTimeout(r, 600));
+      await sendAll(srv, generateDeliveries({ calls: 10, seed: 8, start: Date.now() - 3600_000 }).deliveries);
+      const before = receivers.map((rx) => rx.received.length);
+      await new Promise((r) => setTimeout(r, 2000));
+      const during = receivers.map((rx, i) => rx.received.length - (before[i] as number));
+      // 8 a second in all, about 4 each; each has far more queued than that
+      assert.ok((during[0] as number) + (during[1] as number) <= 8 * 2 + 8 + 2, `${during.join(' + ')} deliveries in 2 s at 8 a second`);
+      for (const [i, n] of during.entries()) assert.ok(n >= 3, `destination ${i + 1} got ${n} of ${during.join(' + ')}`);
+    } finally {
+      clearInterval(pressure);
+      for (const rx of receivers) await rx.close();
+      await srv.close();
+    }
+  });
 });

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { Governor } from '../../src/forward/governor.js';
 import { eventOrderKey, filtersMatch, kindMatches, outboxStatements } from '../../src/forward/routing.js';
-import { durationMs, nextStep, retryAfterMs } from '../../src/forward/worker.js';
+import { durationMs, nextStep, retryAfterMs, shareOut } from '../../src/forward/worker.js';
 import { newSigningSecret, webhookSignature } from '../../src/secrets.js';
 
 describe('forwarding rules', () => {
@@ -128,5 +128,16 @@ describe('forwarding gives way to ingest', () => {
     assert.deepEqual(paces.slice(0, 3), [100, 200, 400]);
     assert.equal(paces.at(-1), null);
     assert.equal(paces.indexOf(null), 8, 'the ninth doubling of 50 passes 20,000/s');
+  });
+
+  it('splits a paced budget evenly between destinations, the odd units taking turns', () => {
+    assert.deepEqual(shareOut(12, 2, 0), [6, 6]);
+    assert.deepEqual(shareOut(7, 3, 0), [3, 2, 2]);
+    assert.deepEqual(shareOut(7, 3, 1), [2, 3, 2]);
+    assert.deepEqual(shareOut(7, 3, 5), [2, 2, 3]);
+    // one unit for two destinations: each gets it every other pass
+    assert.deepEqual([0, 1, 2, 3].map((turn) => shareOut(1, 2, turn)), [[1, 0], [0, 1], [1, 0], [0, 1]]);
+    assert.deepEqual(shareOut(Infinity, 2, 0), [Infinity, Infinity], 'unpaced: no destination is held back');
+    assert.deepEqual(shareOut(5, 0, 3), []);
   });
 });
