@@ -27,7 +27,7 @@ describe('the planner statistics of a PostgreSQL database', { skip }, () => {
   const relation = async (name: string) => (await client.query<{ tuples: number }>('SELECT reltuples AS tuples FROM pg_class WHERE relname = $1', [name])).rows[0]?.tuples;
   const changed = async (table: string) => Number((await client.query<{ n: string }>('SELECT n_mod_since_analyze AS n FROM pg_stat_user_tables WHERE relname = $1', [table])).rows[0]?.n ?? 0);
 
-  it('analyzes an outbox that outgrew what the planner believes, once, with its indexes', async () => {
+  it('analyzes an outbox that outgrew what the planner believes, once, with its indexes, from a small sample', async () => {
     // created empty by the migration: the indexes say they hold nothing
     assert.equal(await relation('deliveries_order'), 0);
     assert.deepEqual(await store.refreshStatistics(), []);
@@ -45,6 +45,9 @@ describe('the planner statistics of a PostgreSQL database', { skip }, () => {
     assert.deepEqual(await store.refreshStatistics(), ['deliveries']);
     assert.equal(await relation('deliveries'), 3000);
     assert.equal(await relation('deliveries_order'), 3000);
+    // a young table is sampled lightly: a histogram of 10 buckets, not the default 100
+    const bounds = await client.query<{ n: number }>("SELECT array_length(histogram_bounds::text::text[], 1) AS n FROM pg_stats WHERE tablename = 'deliveries' AND attname = 'created_ms'");
+    assert.equal(bounds.rows[0]?.n, 11);
     // nothing changed since: nothing to analyze
     assert.deepEqual(await store.refreshStatistics(), []);
   });
