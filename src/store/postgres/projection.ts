@@ -29,11 +29,18 @@ export class PostgresProjection {
   async project(limit: number): Promise<ProjectionResult> {
     const pending = (await this.client.query<KeyedRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE stream_seq IS NULL ORDER BY id LIMIT $1`, [limit])).rows;
     if (pending.length === 0) return { projected: 0, done: true };
-    const plan = await this.apply(pending);
+    // a pending event's key is written with its position: one new version of its row, not two
+    // (each version of a wide events row is copied whole and indexed again)
+    const plan = await this.apply(pending, new Set(pending.map((row) => String(row.id))));
     await this.queueCalls(plan.calls);
     const head = Number((await this.client.query<{ seq: string }>('SELECT coalesce(max(stream_seq), 0)::text AS seq FROM events')).rows[0]?.seq ?? 0);
     const seqs = pending.map((_, i) => String(head + i + 1));
-    await this.client.query('UPDATE events SET stream_seq = s.seq FROM unnest($1::bigint[], $2::bigint[]) AS s(id, seq) WHERE events.id = s.id', [pending.map((r) => r.id), seqs]);
+    const newKeys = new Map(plan.keys.map((k) => [k.id, k.call_key]));
+    await this.client.query('UPDATE events SET stream_seq = s.seq, call_key = s.key FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS s(id, seq, key) WHERE events.id = s.id', [
+      pending.map((r) => r.id),
+      seqs,
+      pending.map((r) => (newKeys.has(String(r.id)) ? (newKeys.get(String(r.id)) ?? null) : r.call_key)),
+    ]);
     await this.client.query('SELECT pg_notify($1, $2)', [STREAM_CHANNEL, seqs[seqs.length - 1]]);
     return { projected: pending.length, done: pending.length < limit };
   }
@@ -74,7 +81,8 @@ export class PostgresProjection {
     await this.drive(queueOutbox(() => calls.map((c) => callItem(c, at)), now));
   }
 
-  private async apply(batch: KeyedRow[]): Promise<ProjectionPlan> {
+  /** Stitches `batch`; the new keys of the events in `keyedByCaller` are left for the caller to write. */
+  private async apply(batch: KeyedRow[], keyedByCaller: ReadonlySet<string> = new Set()): Promise<ProjectionPlan> {
     const parsed = new Map<string, KeyedEvent>();
     const keyed = (rows: KeyedRow[]) => keyedEventsFromRows(parsed, rows);
     const ids = new Set<string>();
@@ -88,10 +96,11 @@ export class PostgresProjection {
     for (const e of connected) if (e.call_key) keys.add(e.call_key);
     const members = keyed((await this.client.query<KeyedRow>(`SELECT ${EVENT_COLUMNS} FROM events WHERE call_key = ANY($1)`, [[...keys]])).rows);
     const plan = planProjection(connected, members);
-    if (plan.keys.length > 0) {
+    const rekeyed = plan.keys.filter((k) => !keyedByCaller.has(k.id));
+    if (rekeyed.length > 0) {
       await this.client.query('UPDATE events SET call_key = k.key FROM unnest($1::bigint[], $2::text[]) AS k(id, key) WHERE events.id = k.id', [
-        plan.keys.map((k) => k.id),
-        plan.keys.map((k) => k.call_key),
+        rekeyed.map((k) => k.id),
+        rekeyed.map((k) => k.call_key),
       ]);
     }
     await this.upsert(plan.calls);
