@@ -14,6 +14,18 @@ export interface ProjectionPlan {
 }
 
 /**
+ * The call key each of `rows` has once `plan` is applied: its new one, or the one it had. The stores
+ * write a pending event's key together with its stream position, one row update instead of two.
+ */
+export function keysAfter(plan: ProjectionPlan, rows: readonly { id: string | number; call_key: string | null }[]): (string | null)[] {
+  const changed = new Map(plan.keys.map((k) => [k.id, k.call_key]));
+  return rows.map((row) => {
+    const id = String(row.id);
+    return changed.has(id) ? (changed.get(id) ?? null) : row.call_key;
+  });
+}
+
+/**
  * What projecting `pending` changes. `connected` holds every event that shares a leg id or a
  * conversation id with a pending one (their keys are resolved again); `members` every event already
  * in a call that `connected` touches (they keep their keys). Pure: the stores load and write.

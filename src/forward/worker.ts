@@ -532,14 +532,9 @@ async function bodies(store: Store, claimed: readonly Claimed[]): Promise<Map<st
   const eventIds = [...new Set(claimed.flatMap((c) => (c.event_id === null ? [] : [c.event_id])))];
   const alertIds = [...new Set(claimed.flatMap((c) => (c.alert_id === null ? [] : [c.alert_id])))];
   const marks = (n: number) => Array.from({ length: n }, () => '?').join(', ');
-  // only the queries that have ids to look up: a single one needs no transaction on PostgreSQL
-  const queries = [
-    ...(eventIds.length === 0 ? [] : [{ sql: `SELECT id, received_at, redeliveries, data, raw FROM events WHERE id IN (${marks(eventIds.length)})`, params: eventIds }]),
-    ...(alertIds.length === 0 ? [] : [{ sql: `SELECT id, rule, subject, fired_at, cleared_at, value, threshold, message FROM alerts WHERE id IN (${marks(alertIds.length)})`, params: alertIds }]),
-  ];
-  const rows = queries.length === 0 ? [] : await store.read(queries);
-  const events = eventIds.length === 0 ? [] : (rows[0] ?? []);
-  const alerts = alertIds.length === 0 ? [] : (rows[eventIds.length === 0 ? 0 : 1] ?? []);
+  // each read only when it has ids to look up; a read of one statement needs no transaction on PostgreSQL
+  const [events = []] = eventIds.length === 0 ? [] : await store.read([{ sql: `SELECT id, received_at, redeliveries, data, raw FROM events WHERE id IN (${marks(eventIds.length)})`, params: eventIds }]);
+  const [alerts = []] = alertIds.length === 0 ? [] : await store.read([{ sql: `SELECT id, rule, subject, fired_at, cleared_at, value, threshold, message FROM alerts WHERE id IN (${marks(alertIds.length)})`, params: alertIds }]);
   const eventById = new Map(events.map((r) => [String(r['id']), eventWithRawFromRow(r as unknown as EventRow)]));
   const alertById = new Map(alerts.map((r) => [String(r['id']), alertFromRow(r)]));
   const out = new Map<string, unknown>();

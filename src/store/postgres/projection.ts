@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Call } from '../../calls/call-schema.js';
 import { resolveKeys } from '../../calls/derive.js';
-import { planProjection, type KeyedEvent, type ProjectionPlan } from '../../calls/projection.js';
+import { keysAfter, planProjection, type KeyedEvent, type ProjectionPlan } from '../../calls/projection.js';
 import { syncQueue } from '../../calls/missed.js';
 import { callItem, queueOutbox } from '../../forward/routing.js';
 import type { ProjectionResult, Row, Sql } from '../port.js';
@@ -35,11 +35,10 @@ export class PostgresProjection {
     await this.queueCalls(plan.calls);
     const head = Number((await this.client.query<{ seq: string }>('SELECT coalesce(max(stream_seq), 0)::text AS seq FROM events')).rows[0]?.seq ?? 0);
     const seqs = pending.map((_, i) => String(head + i + 1));
-    const newKeys = new Map(plan.keys.map((k) => [k.id, k.call_key]));
     await this.client.query('UPDATE events SET stream_seq = s.seq, call_key = s.key FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS s(id, seq, key) WHERE events.id = s.id', [
       pending.map((r) => r.id),
       seqs,
-      pending.map((r) => (newKeys.has(String(r.id)) ? (newKeys.get(String(r.id)) ?? null) : r.call_key)),
+      keysAfter(plan, pending),
     ]);
     await this.client.query('SELECT pg_notify($1, $2)', [STREAM_CHANNEL, seqs[seqs.length - 1]]);
     return { projected: pending.length, done: pending.length < limit };

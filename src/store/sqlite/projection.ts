@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Call } from '../../calls/call-schema.js';
 import { resolveKeys } from '../../calls/derive.js';
-import { planProjection, type KeyedEvent, type ProjectionPlan } from '../../calls/projection.js';
+import { keysAfter, planProjection, type KeyedEvent, type ProjectionPlan } from '../../calls/projection.js';
 import { syncQueue } from '../../calls/missed.js';
 import { callItem, queueOutbox } from '../../forward/routing.js';
 import type { ProjectionResult, ResolveOutcome, Row, Sql } from '../port.js';
@@ -49,12 +49,9 @@ export class SqliteProjection {
     // a pending event's key is written with its position: one row update, not two
     const plan = this.apply(pending, new Set(pending.map((row) => String(row.id))));
     this.queueCalls(plan.calls);
-    const newKeys = new Map(plan.keys.map((k) => [k.id, k.call_key]));
+    const keys = keysAfter(plan, pending);
     let seq = this.maxSeq.get() as number;
-    for (const row of pending) {
-      const key = newKeys.has(String(row.id)) ? (newKeys.get(String(row.id)) ?? null) : row.call_key;
-      this.setPosition.run(++seq, key, row.id);
-    }
+    pending.forEach((row, i) => this.setPosition.run(++seq, keys[i], row.id));
     return { projected: pending.length, done: pending.length < limit };
   }
 
