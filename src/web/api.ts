@@ -32,6 +32,11 @@ export async function api<T>(path: string, init: { method?: string; json?: unkno
   return body as T;
 }
 
+/** What a failed request shows: the API's own error, or that the server did not answer. */
+export function apiError(err: unknown): ApiError {
+  return err instanceof ApiError ? err : new ApiError(0, 'network_error', 'callhook did not answer: check that the server is running.');
+}
+
 export function query(params: Record<string, string | number | boolean | null | undefined>): string {
   const q = new URLSearchParams();
   for (const [key, value] of Object.entries(params)) if (value !== undefined && value !== null && value !== '') q.set(key, String(value));
@@ -60,7 +65,7 @@ export function useApi<T>(path: string | null): Loaded<T> {
       (data) => n === current.current && setState({ data, error: null, loading: false }),
       (err: unknown) => {
         if (n !== current.current || controller.signal.aborted) return;
-        setState((s) => ({ data: s.data, error: err instanceof ApiError ? err : new ApiError(0, 'network_error', 'callhook did not answer: check that the server is running.'), loading: false }));
+        setState((s) => ({ data: s.data, error: apiError(err), loading: false }));
       },
     );
     return () => controller.abort();

@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { api, ApiError, query, useApi } from '../api.js';
+import { api, apiError, type ApiError, query, useApi } from '../api.js';
 import { BROWSER_TZ, dayBounds, localDate } from '../format.js';
 import { navigate } from '../router.js';
 import type { Delivery, Destination, ReplayResult } from '../types.js';
@@ -47,7 +47,7 @@ function AddForm({ onAdded }: { onAdded: (secret: string) => void }) {
       setDescription('');
       onAdded(created.secret);
     } catch (err) {
-      setError(err instanceof ApiError ? err : null);
+      setError(apiError(err));
     }
   };
   return (
@@ -117,7 +117,7 @@ function Replay({ destination }: { destination: Destination }) {
       };
       setResult(await api<ReplayResult>(`/api/destinations/${destination.id}/replay`, { method: 'POST', json: body }));
     } catch (err) {
-      setError(err instanceof ApiError ? err : null);
+      setError(apiError(err));
     }
   };
   const id = `replay-${destination.id}`;
@@ -165,7 +165,7 @@ function Deliveries({ destination }: { destination: Destination }) {
       await api(`/api/deliveries/${d.id}/retry`, { method: 'POST' });
       list.reload();
     } catch (err) {
-      setError(err instanceof ApiError ? err : null);
+      setError(apiError(err));
     }
   };
   return (
@@ -244,7 +244,7 @@ export function DestinationsPage({ params }: { params: URLSearchParams }) {
       await fn();
       list.reload();
     } catch (err) {
-      setError(err instanceof ApiError ? err : null);
+      setError(apiError(err));
     }
   };
   const setState = (d: Destination, state: 'active' | 'paused') => act(() => api(`/api/destinations/${d.id}`, { method: 'PATCH', json: { state } }));

@@ -1,11 +1,10 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { query, useApi } from '../api.js';
+import { api, apiError, type ApiError, query, useApi } from '../api.js';
+import { isLive, LiveMerge, withCall } from '../live-merge.js';
 import { formatDuration, formatPercent, localDate, secondsSince, zonedMidnight } from '../format.js';
 import { onStream, onStreamStatus } from '../stream.js';
 import type { Call, Info, Stats } from '../types.js';
 import { Empty, ErrorNote, Figure, Status } from '../ui.js';
-
-const LIVE = new Set(['waiting', 'ringing', 'in_progress']);
 
 interface LiveCalls {
   waiting: Call[];
@@ -21,52 +20,39 @@ function useNow(everyMs = 1000): number {
   return now;
 }
 
-/** Whether `a` is a later state of its call than `b`: more events stitched, or closed as stale since. */
-function newer(a: Call, b: Call): boolean {
-  if (a.event_count !== b.event_count) return a.event_count > b.event_count;
-  return a.stale && !b.stale;
-}
-
 export function LivePage() {
-  const live = useApi<LiveCalls>('/api/live');
   const info = useApi<Info>('/api/info');
   const [calls, setCalls] = useState<Map<string, Call>>(new Map());
+  const [liveError, setLiveError] = useState<ApiError | null>(null);
   const [connected, setConnected] = useState(false);
   const now = useNow();
   const refreshTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const reloadToday = useRef<() => void>(() => undefined);
 
-  // calls the stream carried while a snapshot of /api/live was on its way (it may predate them),
-  // until it is merged: not until it has merely arrived, so none is lost in between
-  const seenSinceSnapshot = useRef(new Map<string, Call>());
-  const awaitingSnapshot = useRef(true);
-
   useEffect(() => {
-    if (!live.data) return;
-    const next = new Map([...live.data.waiting, ...live.data.in_progress].map((c) => [c.id, c]));
-    for (const call of seenSinceSnapshot.current.values()) {
-      const snap = next.get(call.id);
-      if (snap && newer(snap, call)) continue;
-      if (LIVE.has(call.status)) next.set(call.id, call);
-      else next.delete(call.id);
-    }
-    seenSinceSnapshot.current.clear();
-    awaitingSnapshot.current = false;
-    setCalls(next);
-  }, [live.data]);
-
-  useEffect(() => {
+    const merge = new LiveMerge();
+    let gone = false;
+    const load = () => {
+      const ticket = merge.request();
+      api<LiveCalls>('/api/live').then(
+        (data) => {
+          const next = merge.answered(ticket, [...data.waiting, ...data.in_progress]);
+          if (next && !gone) {
+            setCalls(next);
+            setLiveError(null);
+          }
+        },
+        (err: unknown) => {
+          if (!gone) setLiveError(apiError(err));
+        },
+      ).finally(() => merge.settled());
+    };
     const offCall = onStream('call', (data) => {
       const call = data as Call;
-      if (awaitingSnapshot.current) seenSinceSnapshot.current.set(call.id, call);
-      setCalls((prev) => {
-        const next = new Map(prev);
-        if (LIVE.has(call.status)) next.set(call.id, call);
-        else next.delete(call.id);
-        return next;
-      });
+      merge.streamed(call);
+      setCalls((prev) => withCall(prev, call));
       // today's figures change when a call ends: fetch them again, at most every 2 seconds
-      if (!LIVE.has(call.status) && refreshTimer.current === null) {
+      if (!isLive(call) && refreshTimer.current === null) {
         refreshTimer.current = setTimeout(() => {
           refreshTimer.current = null;
           reloadToday.current();
@@ -78,14 +64,14 @@ export function LivePage() {
       setConnected(open);
       // once the stream (re)connects, what it did not carry meanwhile is read again
       if (open && wasOpen === false) {
-        // what was seen before the gap may have ended unseen: the new snapshot decides for it
-        seenSinceSnapshot.current.clear();
-        awaitingSnapshot.current = true;
-        live.reload();
+        merge.gap();
+        load();
       }
       wasOpen = open;
     });
+    load();
     return () => {
+      gone = true;
       offCall();
       offStatus();
       if (refreshTimer.current) clearTimeout(refreshTimer.current);
@@ -113,7 +99,7 @@ export function LivePage() {
           {connected ? 'Connected' : 'Reconnecting…'}
         </span>
       </div>
-      <ErrorNote error={live.error ?? today.error} />
+      <ErrorNote error={liveError ?? today.error} />
       <div class="figures" aria-live="polite">
         <Figure label="Waiting" value={waiting.length} id="fig-waiting" />
         <Figure label="In progress" value={inProgress.length} id="fig-in-progress" />

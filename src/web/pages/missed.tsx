@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError, query, useApi } from '../api.js';
+import { api, apiError, type ApiError, query, useApi } from '../api.js';
 import { formatDuration } from '../format.js';
 import { navigate } from '../router.js';
 import type { MissedItem, Page } from '../types.js';
@@ -26,7 +26,7 @@ function ResolveForm({ item, onDone }: { item: MissedItem; onDone: () => void })
       await api(`/api/missed/${encodeURIComponent(item.id)}/resolve`, { method: 'POST', json: note.trim() ? { note: note.trim() } : {} });
       onDone();
     } catch (err) {
-      setError(err instanceof ApiError ? err : null);
+      setError(apiError(err));
     }
   };
   const noteId = `note-${item.id}`;

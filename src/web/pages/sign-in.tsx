@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, ApiError } from '../api.js';
+import { api, apiError, type ApiError } from '../api.js';
 import { ErrorNote } from '../ui.js';
 
 export function SignInPage({ onSignedIn }: { onSignedIn: () => void }) {
@@ -18,7 +18,7 @@ export function SignInPage({ onSignedIn }: { onSignedIn: () => void }) {
       await api('/api/session', { method: 'POST', json: { token: token.trim() } });
       onSignedIn();
     } catch (err) {
-      setError(err instanceof ApiError ? err : new ApiError(0, 'network_error', 'callhook did not answer.'));
+      setError(apiError(err));
     } finally {
       setBusy(false);
     }
