@@ -17,6 +17,11 @@ const RESPONSE_KEEP = 2048;
 const LEASE_MARGIN_MS = 5_000;
 /** Deliveries claimed per destination, as a multiple of its requests in flight. */
 const PREFETCH = 4;
+/** Fresh deliveries a claim reads at most (see claimStatement): enough for many calls' firsts. */
+const FRESH_WINDOW = 128;
+/** sql/<dialect>/006's two parts of the pending deliveries, as the partial indexes state them. */
+const FRESH = (t: string) => `${t}.state = 'pending' AND ${t}.replay = 0 AND ${t}.attempts = 0 AND ${t}.lease_until_ms IS NULL`;
+const HELD = (t: string) => `${t}.state = 'pending' AND (${t}.replay = 1 OR ${t}.attempts > 0 OR ${t}.lease_until_ms IS NOT NULL)`;
 /** The shortest time between the starts of two passes. */
 const MIN_PASS_GAP_MS = 10;
 /** How often the governor looks at how busy the process is. */
@@ -173,7 +178,16 @@ export class Forwarder {
     let loading: Promise<Row[]> | null = null;
     const pending = () =>
       (loading ??= store
-        .read([{ sql: "SELECT destination_id, count(*) AS n, min(created_ms) AS oldest FROM deliveries WHERE state = 'pending' GROUP BY destination_id", params: [] }])
+        .read([
+          {
+            // each part read by its own index; the two cover every pending delivery
+            sql: `SELECT destination_id, count(*) AS n, min(created_ms) AS oldest FROM (
+                SELECT f.destination_id, f.created_ms FROM deliveries f WHERE ${FRESH('f')}
+                UNION ALL SELECT h.destination_id, h.created_ms FROM deliveries h WHERE ${HELD('h')}) AS p
+              GROUP BY destination_id`,
+            params: [],
+          },
+        ])
         .then(([rows = []]) => rows)
         .finally(() => (loading = null)));
     const gauge = (name: string, help: string, value: (r: Row) => number) =>
@@ -369,27 +383,52 @@ export class Forwarder {
 
   /**
    * Leases up to `limit` due deliveries of a destination still active (the list of destinations is
-   * cached): only the first pending one of each call. That check is a correlated min(), one probe
-   * of deliveries_order per candidate: PostgreSQL plans NOT EXISTS as an anti join, which on a young
-   * table without statistics scanned every pending delivery per candidate.
+   * cached): only the first pending one of each call (order key), in two parts (sql/<dialect>/006):
+   * - fresh deliveries (live, never tried nor leased), read in id order: those of a call that has
+   *   a held delivery with a lower id wait, and of the rest the first FRESH_WINDOW by id are read,
+   *   so that every fresh delivery of a call before the one picked is among them and each call's
+   *   first can be told by row_number(). A fresh one is due when it is made.
+   * - held ones (retrying, or leased and let go, or replayed) in due order, each the first held
+   *   one of its call: one probe of the small held index, a correlated min() (PostgreSQL had
+   *   planned NOT EXISTS over all pending deliveries as an anti join that scanned them per
+   *   candidate).
+   * A replayed delivery therefore waits for the replays and retries of its call, not for live
+   * deliveries of the call queued and never tried; a live one waits for every held one before it.
    * The candidates are materialized once: written as `id IN (subquery)`, PostgreSQL ran the
-   * subquery again for every pending delivery, and with a few hundred pending one claim took seconds.
-   * The outer conditions are checked again on the row as it is when locked (PostgreSQL re-reads a
-   * row another transaction updated), so a delivery leased meanwhile by another instance is skipped.
+   * subquery again for every pending delivery. The outer conditions are checked again on the row
+   * as it is when locked (PostgreSQL re-reads a row another transaction updated), so a delivery
+   * leased meanwhile by another instance is skipped.
    */
   private claimStatement(d: Destination, replay: 0 | 1, limit: number, now: number): Sql {
+    const heldFirst = `SELECT h.id AS pick, h.next_attempt_ms AS due FROM deliveries h
+      WHERE h.destination_id = ? AND ${HELD('h')} AND h.replay = ? AND h.next_attempt_ms <= ? AND (h.lease_until_ms IS NULL OR h.lease_until_ms < ?)
+        AND h.id = (SELECT min(o.id) FROM deliveries o WHERE o.destination_id = h.destination_id AND o.order_key = h.order_key AND ${HELD('o')})`;
+    const heldParams = [d.id, replay, now, now];
+    // replays are all held; live deliveries are fresh until claimed, or held when tried again
+    const candidates =
+      replay === 1
+        ? { sql: `picked AS MATERIALIZED (${heldFirst} ORDER BY due, pick LIMIT ?)`, params: [...heldParams, limit] }
+        : {
+            sql: `fresh AS MATERIALIZED (
+                SELECT f.id, f.order_key, f.next_attempt_ms FROM deliveries f
+                WHERE f.destination_id = ? AND ${FRESH('f')}
+                  AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.destination_id = f.destination_id AND o.order_key = f.order_key AND ${HELD('o')} AND o.id < f.id)
+                ORDER BY f.id LIMIT ?),
+              firsts AS (SELECT id, next_attempt_ms, row_number() OVER (PARTITION BY order_key ORDER BY id) AS n FROM fresh),
+              picked AS MATERIALIZED (
+                SELECT id AS pick, next_attempt_ms AS due FROM firsts WHERE n = 1 AND next_attempt_ms <= ?
+                UNION ALL ${heldFirst}
+                ORDER BY due, pick LIMIT ?)`,
+            params: [d.id, Math.max(FRESH_WINDOW, limit * 4), now, ...heldParams, limit],
+          };
     return {
-      sql: `WITH picked AS MATERIALIZED (
-          SELECT d.id AS pick FROM deliveries d
-          WHERE d.destination_id = ? AND d.state = 'pending' AND d.replay = ? AND d.next_attempt_ms <= ? AND (d.lease_until_ms IS NULL OR d.lease_until_ms < ?)
-            AND EXISTS (SELECT 1 FROM destinations t WHERE t.id = d.destination_id AND t.state = 'active')
-            AND d.id = (SELECT min(p.id) FROM deliveries p WHERE p.destination_id = d.destination_id AND p.order_key = d.order_key AND p.state = 'pending')
-          ORDER BY d.next_attempt_ms, d.id LIMIT ?)
+      sql: `WITH ${candidates.sql}
         UPDATE deliveries SET lease_until_ms = ?, lease_owner = ?
         FROM picked WHERE deliveries.id = picked.pick AND state = 'pending' AND (lease_until_ms IS NULL OR lease_until_ms < ?)
+          AND EXISTS (SELECT 1 FROM destinations t WHERE t.id = deliveries.destination_id AND t.state = 'active')
         RETURNING ${CLAIM_COLUMNS}`,
       // long enough for every delivery claimed ahead to have its turn
-      params: [d.id, replay, now, now, limit, now + (PREFETCH + 1) * this.config.forwardTimeoutMs + LEASE_MARGIN_MS, this.owner, now],
+      params: [...candidates.params, now + (PREFETCH + 1) * this.config.forwardTimeoutMs + LEASE_MARGIN_MS, this.owner, now],
     };
   }
 

@@ -19,6 +19,30 @@ function callOf(r: Received): string | null {
   return `${String(d['platform'])}:${String(d['conversation_uuid'] ?? d['call_uuid'])}`;
 }
 
+/**
+ * Within each call, no delivery was tried before the one queued before it (lower id) had
+ * succeeded. Returns how many calls the receiver heard of.
+ */
+function assertPerCallOrder(list: readonly Delivery[], received: readonly Received[]): number {
+  const deliveryOf = new Map(list.map((d) => [d.message_id, Number(d.id)]));
+  const byCall = new Map<string, Received[]>();
+  for (const r of received) {
+    const call = callOf(r);
+    if (call) byCall.set(call, [...(byCall.get(call) ?? []), r]);
+  }
+  for (const [call, requests] of byCall) {
+    const order = [...new Set(requests.map((r) => r.id))];
+    const ids = order.map((m) => deliveryOf.get(m) as number);
+    assert.deepEqual(ids, [...ids].sort((a, b) => a - b), `call ${call}: first tried in queue order`);
+    for (let i = 1; i < order.length; i++) {
+      const firstTry = requests.find((r) => r.id === order[i])?.seq as number;
+      const prevOk = requests.find((r) => r.id === order[i - 1] && r.status === 200)?.seq as number;
+      assert.ok(prevOk < firstTry, `call ${call}: ${order[i]} waited for ${order[i - 1]}`);
+    }
+  }
+  return byCall.size;
+}
+
 for (const dialect of DIALECTS) {
   describe(`forwarding (${dialect})`, () => {
     let srv: TestServer;
@@ -109,29 +133,33 @@ for (const dialect of DIALECTS) {
       for (const [id, n] of rx.accepted()) assert.equal(n, 1, `${id} accepted once`);
       assert.equal(rx.accepted().size, list.length);
 
-      // order: within a call, no delivery is tried before the one queued before it has succeeded
-      const deliveryOf = new Map(list.map((d) => [d.message_id, Number(d.id)]));
-      const byCall = new Map<string, Received[]>();
-      for (const r of rx.received) {
-        const call = callOf(r);
-        if (call) byCall.set(call, [...(byCall.get(call) ?? []), r]);
-      }
-      assert.ok(byCall.size >= sim.calls.length);
-      for (const [call, requests] of byCall) {
-        const order = [...new Set(requests.map((r) => r.id))];
-        const ids = order.map((m) => deliveryOf.get(m) as number);
-        assert.deepEqual(ids, [...ids].sort((a, b) => a - b), `call ${call}: first tried in queue order`);
-        for (let i = 1; i < order.length; i++) {
-          const firstTry = requests.find((r) => r.id === order[i])?.seq as number;
-          const prevOk = requests.find((r) => r.id === order[i - 1] && r.status === 200)?.seq as number;
-          assert.ok(prevOk < firstTry, `call ${call}: ${order[i]} waited for ${order[i - 1]}`);
-        }
-      }
+      assert.ok(assertPerCallOrder(list, rx.received) >= sim.calls.length);
       // every attempt is listed with its outcome, status, answer and latency
       const sample = list[0] as Delivery;
       assert.deepEqual(sample.attempt_log.map((a) => [a.outcome, a.status_code]), [['failed', 503], ['failed', 429], ['succeeded', 200]]);
       assert.equal(sample.attempt_log[0]?.response_body, 'busy');
       assert.ok(sample.attempt_log.every((a) => a.latency_ms >= 0));
+    });
+
+    it('keeps each call in order with more deliveries queued than a claim reads, calls interleaved, each tried twice', async () => {
+      // each event a leg of its own in one of three conversations (the order key), so none is a
+      // redelivery; fails each message once: every call's first delivery is retrying (held) while the rest of
+      // its deliveries wait among the fresh ones, far more of them than a claim reads at a time
+      const rx = await receiver((_id, seen) => (seen === 1 ? { status: 503 } : { status: 200 }));
+      const { destination } = await addDestination({ url: rx.url, kinds: ['event.*'], state: 'paused' });
+      const calls = ['f-many-a', 'f-many-b', 'f-many-c'];
+      const start = Date.now() - 600_000;
+      const bodies = Array.from({ length: 300 }, (_, i) => {
+        const id = calls[i % calls.length] as string;
+        return { appid: 2222223, type: 'event', direction: 'inbound', status: 'waiting', cmiuuid: `${id}-${i}`, conversation_uuid: id, from: 447000000200 + (i % calls.length), time: start + i * 1000 };
+      });
+      for (const b of bodies) assert.equal((await postJson(`${srv.url}/webhook/events`, b)).status, 200);
+      const resumed = await srv.api(`/api/destinations/${destination.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ state: 'active' }) });
+      assert.equal(resumed.status, 200);
+      const list = await settled(destination.id);
+      assert.equal(list.length, 300);
+      assert.ok(list.every((d) => d.state === 'succeeded' && d.attempts === 2), 'two attempts each');
+      assert.equal(assertPerCallOrder(list, rx.received), calls.length);
     });
 
     it('sends kinds and field filters it is told, and holds deliveries while paused', async () => {

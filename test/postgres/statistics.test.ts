@@ -29,7 +29,7 @@ describe('the planner statistics of a PostgreSQL database', { skip }, () => {
 
   it('analyzes an outbox that outgrew what the planner believes, once, with its indexes, from a small sample', async () => {
     // created empty by the migration: the indexes say they hold nothing
-    assert.equal(await relation('deliveries_order'), 0);
+    assert.equal(await relation('deliveries_fresh'), 0);
     assert.deepEqual(await store.refreshStatistics(), []);
 
     const writer = new pg.Client({ connectionString: db.url });
@@ -44,7 +44,7 @@ describe('the planner statistics of a PostgreSQL database', { skip }, () => {
 
     assert.deepEqual(await store.refreshStatistics(), ['deliveries']);
     assert.equal(await relation('deliveries'), 3000);
-    assert.equal(await relation('deliveries_order'), 3000);
+    assert.equal(await relation('deliveries_fresh'), 3000);
     // a young table is sampled lightly: a histogram of 10 buckets, not the default 100
     const bounds = await client.query<{ n: number }>("SELECT array_length(histogram_bounds::text::text[], 1) AS n FROM pg_stats WHERE tablename = 'deliveries' AND attname = 'created_ms'");
     assert.equal(bounds.rows[0]?.n, 11);
