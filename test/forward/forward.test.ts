@@ -270,6 +270,25 @@ for (const dialect of DIALECTS) {
       assert.equal((await replay({ since: new Date().toISOString(), until: since })).status, 400);
     });
 
+    it('replays each call in order, a replayed delivery waiting for the one before it to succeed', async () => {
+      const calls = ['f-rep-order-a', 'f-rep-order-b', 'f-rep-order-c'];
+      const since = new Date().toISOString();
+      for (let i = 0; i < 24; i++) {
+        const id = calls[i % calls.length] as string;
+        const body = { appid: 2222223, type: 'event', direction: 'inbound', status: 'waiting', cmiuuid: `${id}-${i}`, conversation_uuid: id, from: 447000000300 + (i % calls.length), time: Date.now() - 60_000 + i * 1000 };
+        assert.equal((await postJson(`${srv.url}/webhook/events`, body)).status, 200);
+      }
+      // added after the events: only the replay queues them, all at once, each failing once
+      const rx = await receiver((_id, seen) => (seen === 1 ? { status: 503 } : { status: 200 }));
+      const { destination } = await addDestination({ url: rx.url, kinds: ['event.*'] });
+      const res = await srv.api(`/api/destinations/${destination.id}/replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ since }) });
+      assert.equal(res.status, 202);
+      const list = await settled(destination.id);
+      assert.equal(list.length, 24);
+      assert.ok(list.every((d) => d.replay && d.state === 'succeeded' && d.attempts === 2), 'replayed, two attempts each');
+      assert.equal(assertPerCallOrder(list, rx.received), calls.length);
+    });
+
     it('validates destinations and reports the outbox in metrics', async () => {
       const bad = async (body: Record<string, unknown>, code: string) => {
         const res = await srv.api('/api/destinations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
