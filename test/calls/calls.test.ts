@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import type { Call } from '../../src/calls/call-schema.js';
 import { generateDeliveries, type SimCall } from '../../src/simulator/index.js';
+import { CALL_TABLE_COLUMNS, callColumns } from '../../src/store/rows.js';
 import { DIALECTS } from '../helpers/dialects.js';
 import { loadFixtures } from '../helpers/fixtures.js';
 import { postJson, startTestServer, type TestServer } from '../helpers/server.js';
@@ -39,6 +42,25 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
 }
 
 const byId = (a: Call, b: Call) => (a.id < b.id ? -1 : 1);
+
+/** Every row of the calls table, as the database holds it. */
+async function callRows(srv: TestServer): Promise<Record<string, unknown>[]> {
+  if (!srv.config.databaseUrl) {
+    const db = new Database(join(srv.config.dataDir, 'callhook.db'), { readonly: true });
+    try {
+      return db.prepare('SELECT * FROM calls').all() as Record<string, unknown>[];
+    } finally {
+      db.close();
+    }
+  }
+  const client = new pg.Client({ connectionString: srv.config.databaseUrl });
+  await client.connect();
+  try {
+    return (await client.query<Record<string, unknown>>('SELECT * FROM calls')).rows;
+  } finally {
+    await client.end();
+  }
+}
 
 for (const dialect of DIALECTS) {
   describe(`calls (${dialect})`, () => {
@@ -80,6 +102,21 @@ for (const dialect of DIALECTS) {
         assert.equal(call.status, truth.answered ? 'answered' : 'missed', where);
         assert.equal(call.talk_sec, truth.talk_sec, `${where} talk`);
         assertTruth(call, truth, where);
+      }
+    });
+
+    it('keeps every column of a call, indexed or not, equal to the call it stores, however often it changed', async () => {
+      // a call is updated with each of its events, on SQLite setting only the indexed columns that changed
+      for (const srv of [inOrder, shuffledSrv]) {
+        const rows = await callRows(srv);
+        assert.ok(rows.length >= generated.calls.length);
+        for (const row of rows) {
+          const expected = callColumns(JSON.parse(String(row['data'])) as Call, (b) => b) as Record<string, unknown>;
+          for (const [name] of CALL_TABLE_COLUMNS) {
+            const norm = (v: unknown) => (v === null || v === undefined ? null : typeof v === 'boolean' ? String(Number(v)) : String(v));
+            assert.equal(norm(row[name]), norm(expected[name]), `${String(row['id'])}: ${name}`);
+          }
+        }
       }
     });
 

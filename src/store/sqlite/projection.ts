@@ -5,7 +5,7 @@ import { keysAfter, planProjection, type KeyedEvent, type ProjectionPlan } from 
 import { syncQueue } from '../../calls/missed.js';
 import { callItem, queueOutbox } from '../../forward/routing.js';
 import type { ProjectionResult, ResolveOutcome, Row, Sql } from '../port.js';
-import { callColumns, keyedEventsFromRows, SQLITE_CALL_VALUES, upsertCallsSql, type EventRow } from '../rows.js';
+import { CALL_TABLE_COLUMNS, callColumns, keyedEventsFromRows, SQLITE_CALL_VALUES, type EventRow } from '../rows.js';
 
 type KeyedRow = EventRow & { call_key: string | null };
 
@@ -23,7 +23,11 @@ export class SqliteProjection {
   private readonly setKey: Database.Statement;
   private readonly setPosition: Database.Statement;
   private readonly maxSeq: Database.Statement;
-  private readonly upsert: Database.Statement;
+  private readonly insertCall: Database.Statement;
+  private readonly indexedOf: Database.Statement;
+  /** The calls table's columns that some index reads (in its key or its WHERE clause), and the rest. */
+  private readonly indexed: readonly string[];
+  private readonly unindexed: readonly string[];
   private readonly remove: Database.Statement;
   /** The queue's and the stores' statements, prepared once: preparing one costs more than running it. */
   private readonly cache = new Map<string, Database.Statement>();
@@ -38,7 +42,12 @@ export class SqliteProjection {
     this.setKey = db.prepare('UPDATE events SET call_key = ? WHERE id = ?');
     this.setPosition = db.prepare('UPDATE events SET stream_seq = ?, call_key = ? WHERE id = ?');
     this.maxSeq = db.prepare('SELECT coalesce(max(stream_seq), 0) FROM events').pluck();
-    this.upsert = db.prepare(upsertCallsSql(SQLITE_CALL_VALUES));
+    const columns = CALL_TABLE_COLUMNS.map(([n]) => n).filter((n) => n !== 'id');
+    const indexes = (db.prepare("SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'calls' AND sql IS NOT NULL").pluck().all() as string[]).join('\n');
+    this.indexed = columns.filter((n) => new RegExp(`\\b${n}\\b`).test(indexes));
+    this.unindexed = columns.filter((n) => !this.indexed.includes(n));
+    this.insertCall = db.prepare(`INSERT INTO calls (${CALL_TABLE_COLUMNS.map(([n]) => n).join(', ')}) ${SQLITE_CALL_VALUES}`);
+    this.indexedOf = db.prepare(`SELECT ${this.indexed.join(', ') || 'id'} FROM calls WHERE id = ?`);
     this.remove = db.prepare('DELETE FROM calls WHERE id = ?');
   }
 
@@ -77,7 +86,7 @@ export class SqliteProjection {
       .pluck()
       .all(before) as string[];
     const closed = rows.map((data) => ({ ...(JSON.parse(data) as Call), status: 'ended' as const, stale: true }));
-    for (const call of closed) this.upsert.run(callColumns(call, (b) => (b ? 1 : 0)));
+    for (const call of closed) this.writeCall(call);
     this.queueCalls(closed);
     return closed;
   }
@@ -106,10 +115,28 @@ export class SqliteProjection {
     const members = keys.size === 0 ? [] : keyed(this.members.all(JSON.stringify([...keys])) as KeyedRow[]);
     const plan = planProjection(connected, members);
     for (const k of plan.keys) if (!keyedByCaller.has(k.id)) this.setKey.run(k.call_key, k.id);
-    for (const call of plan.calls) this.upsert.run(callColumns(call, (b) => (b ? 1 : 0)));
+    for (const call of plan.calls) this.writeCall(call);
     for (const id of plan.deleted) this.remove.run(id);
     this.drive(syncQueue({ changed: plan.calls, deleted: plan.deleted }));
     return plan;
+  }
+
+  /**
+   * Inserts a call, or updates it setting only the indexed columns whose values changed: SQLite
+   * rewrites the entry of every index that reads a column in the SET list, changed or not. With
+   * every column set, each event of a call dirtied a page of each of the calls table's seven
+   * indexes, a fifth of what an ingest commit wrote.
+   */
+  private writeCall(call: Call): void {
+    const row = callColumns(call, (b) => (b ? 1 : 0));
+    const old = this.indexedOf.get(call.id) as Record<string, unknown> | undefined;
+    if (!old) {
+      this.insertCall.run(row);
+      return;
+    }
+    const values = row as Record<string, unknown>;
+    const set = [...this.unindexed, ...this.indexed.filter((n) => old[n] !== values[n])];
+    this.prepared(`UPDATE calls SET ${set.map((n) => `${n} = @${n}`).join(', ')} WHERE id = @id`).run(row);
   }
 
   /** Runs the queue's reads and then its writes, in the caller's transaction. */
