@@ -3,8 +3,9 @@
  * in a process of its own), and ingest throughput with two active destinations against the same
  * load without any, in this one run, on SQLite and on PostgreSQL (BENCH_DIALECTS=sqlite or postgres for
  * one). BENCH_SECONDS sets the length of each load (default 10). The three ingest loads run
- * BENCH_ROUNDS times (default 3), one after the other in each round: the machine's speed drifts
- * between minutes, so each round's ratios compare neighbouring loads, and the median round is given.
+ * BENCH_ROUNDS times (default 3), one after the other in each round, each round starting with the
+ * next one: the machine's speed drifts between minutes, so each round's ratios compare
+ * neighbouring loads, and the median round is given.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
@@ -69,47 +70,76 @@ try {
     await measure(backlog, false);
     console.log(`${`${dialect.name}: ${fmt(drained.count)} queued, then delivered`.padEnd(44)} ${'-'.padStart(12)} ${'-'.padStart(7)} ${fmt(drained.count / drained.seconds).padStart(13)} ${'0'.padStart(12)}`);
 
-    // 2. ingest without destinations, then with two active ones delivering meanwhile, in rounds
+    // 2. ingest without destinations, with two that only queue, and with two delivering meanwhile,
+    // in rounds; each round starts with the next load, so that none is always the first or the
+    // last of its round while the machine's speed drifts
+    const row = (label: string, f: Figures, delivered: string, left: string) =>
+      console.log(`${label.padEnd(44)} ${fmt(f.rps).padStart(12)} ${fmt(f.p99, 1).padStart(7)} ${delivered.padStart(13)} ${left.padStart(12)}`);
+    const loads: { key: 'plain' | 'outbox' | 'sending'; run: (round: number) => Promise<number> }[] = [
+      {
+        key: 'plain',
+        run: async (round) => {
+          const plain = await measure({ name: 'plain', ...callhook, postgres: dialect.postgres }, false);
+          row(`${dialect.name} ${round}: no destination`, plain, '-', '-');
+          return plain.rps;
+        },
+      },
+      {
+        key: 'outbox',
+        run: async (round) => {
+          // the outbox alone: two destinations, deliveries queued in the ingest transaction, none sent
+          const outboxOnly = await measure(
+            {
+              name: 'outbox only',
+              ...callhook,
+              env: { ...callhook.env, CALLHOOK_FORWARD: 'off' },
+              postgres: dialect.postgres,
+              setup: async ([base]) => {
+                for (const r of receivers) await api(base as string, '/api/destinations', { url: r.url, kinds: KINDS });
+              },
+            },
+            false,
+          );
+          row(`${dialect.name} ${round}: two destinations, not sending`, outboxOnly, '-', '-');
+          return outboxOnly.rps;
+        },
+      },
+      {
+        key: 'sending',
+        run: async (round) => {
+          let left = 0;
+          let delivered = 0;
+          let started = 0;
+          const forwarding: Figures = await measure(
+            {
+              name: 'two destinations',
+              ...callhook,
+              postgres: dialect.postgres,
+              setup: async ([base]) => {
+                for (const r of receivers) await api(base as string, '/api/destinations', { url: r.url, kinds: KINDS });
+                started = performance.now();
+              },
+              inspect: async ([base]) => {
+                const elapsed = (performance.now() - started) / 1000;
+                left = await queueDepth(base as string);
+                delivered = (await succeeded(base as string)) / elapsed;
+              },
+            },
+            false,
+          );
+          row(`${dialect.name} ${round}: two active destinations`, forwarding, fmt(delivered), fmt(left));
+          return forwarding.rps;
+        },
+      },
+    ];
     const rounds: { sending: number; outbox: number }[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const plain = await measure({ name: 'plain', ...callhook, postgres: dialect.postgres }, false);
-      console.log(`${`${dialect.name} ${round}: no destination`.padEnd(44)} ${fmt(plain.rps).padStart(12)} ${fmt(plain.p99, 1).padStart(7)} ${'-'.padStart(13)} ${'-'.padStart(12)}`);
-      // the outbox alone: two destinations, deliveries queued in the ingest transaction, none sent
-      const outboxOnly = await measure(
-        {
-          name: 'outbox only',
-          ...callhook,
-          env: { ...callhook.env, CALLHOOK_FORWARD: 'off' },
-          postgres: dialect.postgres,
-          setup: async ([base]) => {
-            for (const r of receivers) await api(base as string, '/api/destinations', { url: r.url, kinds: KINDS });
-          },
-        },
-        false,
-      );
-      console.log(`${`${dialect.name} ${round}: two destinations, not sending`.padEnd(44)} ${fmt(outboxOnly.rps).padStart(12)} ${fmt(outboxOnly.p99, 1).padStart(7)} ${'-'.padStart(13)} ${'-'.padStart(12)}`);
-      let left = 0;
-      let delivered = 0;
-      let started = 0;
-      const forwarding: Figures = await measure(
-        {
-          name: 'two destinations',
-          ...callhook,
-          postgres: dialect.postgres,
-          setup: async ([base]) => {
-            for (const r of receivers) await api(base as string, '/api/destinations', { url: r.url, kinds: KINDS });
-            started = performance.now();
-          },
-          inspect: async ([base]) => {
-            const elapsed = (performance.now() - started) / 1000;
-            left = await queueDepth(base as string);
-            delivered = (await succeeded(base as string)) / elapsed;
-          },
-        },
-        false,
-      );
-      console.log(`${`${dialect.name} ${round}: two active destinations`.padEnd(44)} ${fmt(forwarding.rps).padStart(12)} ${fmt(forwarding.p99, 1).padStart(7)} ${fmt(delivered).padStart(13)} ${fmt(left).padStart(12)}`);
-      rounds.push({ sending: forwarding.rps / plain.rps, outbox: outboxOnly.rps / plain.rps });
+      const rps = { plain: 0, outbox: 0, sending: 0 };
+      for (let i = 0; i < loads.length; i++) {
+        const load = loads[(round - 1 + i) % loads.length] as (typeof loads)[number];
+        rps[load.key] = await load.run(round);
+      }
+      rounds.push({ sending: rps.sending / rps.plain, outbox: rps.outbox / rps.plain });
     }
     const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)] as number;
     const list = (xs: number[]) => xs.map((x) => x.toFixed(2)).join(', ');
