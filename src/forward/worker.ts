@@ -392,8 +392,8 @@ export class Forwarder {
    *   one of its call: one probe of the small held index, a correlated min() (PostgreSQL had
    *   planned NOT EXISTS over all pending deliveries as an anti join that scanned them per
    *   candidate).
-   * A replayed delivery therefore waits for the replays and retries of its call, not for live
-   * deliveries of the call queued and never tried; a live one waits for every held one before it.
+   * A replayed delivery also waits until no live delivery queued before it is fresh, so it goes
+   * out after every earlier delivery of its call, as a live one does.
    * The candidates are materialized once: written as `id IN (subquery)`, PostgreSQL ran the
    * subquery again for every pending delivery. The outer conditions are checked again on the row
    * as it is when locked (PostgreSQL re-reads a row another transaction updated), so a delivery
@@ -404,10 +404,13 @@ export class Forwarder {
       WHERE h.destination_id = ? AND ${HELD('h')} AND h.replay = ? AND h.next_attempt_ms <= ? AND (h.lease_until_ms IS NULL OR h.lease_until_ms < ?)
         AND h.id = (SELECT min(o.id) FROM deliveries o WHERE o.destination_id = h.destination_id AND o.order_key = h.order_key AND ${HELD('o')})`;
     const heldParams = [d.id, replay, now, now];
-    // replays are all held; live deliveries are fresh until claimed, or held when tried again
+    // replays are all held; live deliveries are fresh until claimed, or held when tried again.
+    // A replay waits until every live delivery queued before it was claimed once: by then those of
+    // its call are held, which the first-held check sees.
+    const afterLive = `AND NOT EXISTS (SELECT 1 FROM deliveries f WHERE f.destination_id = h.destination_id AND ${FRESH('f')} AND f.id < h.id)`;
     const candidates =
       replay === 1
-        ? { sql: `picked AS MATERIALIZED (${heldFirst} ORDER BY due, pick LIMIT ?)`, params: [...heldParams, limit] }
+        ? { sql: `picked AS MATERIALIZED (${heldFirst} ${afterLive} ORDER BY due, pick LIMIT ?)`, params: [...heldParams, limit] }
         : {
             sql: `fresh AS MATERIALIZED (
                 SELECT f.id, f.order_key, f.next_attempt_ms FROM deliveries f

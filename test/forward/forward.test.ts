@@ -289,6 +289,30 @@ for (const dialect of DIALECTS) {
       assert.equal(assertPerCallOrder(list, rx.received), calls.length);
     });
 
+    it('sends a replay of a call after the live delivery of that call queued before it, however far back in the queue', async () => {
+      // one call's 150 live deliveries go one at a time, so each claim finds one of them, leaves room
+      // for replays, and reads no further than its window: the live delivery of the other call
+      // queued after them is out of its sight while the replay of that call is claimable
+      const rx = await receiver();
+      const { destination } = await addDestination({ url: rx.url, kinds: ['event.*'], state: 'paused' });
+      const event = (id: string, leg: string, at: number) => ({ appid: 2222223, type: 'event', direction: 'inbound', status: 'waiting', cmiuuid: leg, conversation_uuid: id, from: 447000000400, time: at });
+      const start = Date.now() - 600_000;
+      for (let i = 0; i < 150; i++) assert.equal((await postJson(`${srv.url}/webhook/events`, event('f-long', `f-long-${i}`, start + i * 1000))).status, 200);
+      const since = new Date().toISOString();
+      assert.equal((await postJson(`${srv.url}/webhook/events`, event('f-late', 'f-late-1', start + 200_000))).status, 200);
+      const replayed = await srv.api(`/api/destinations/${destination.id}/replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ since }) });
+      assert.equal(replayed.status, 202);
+      assert.equal(((await replayed.json()) as ReplayResult).count, 1);
+      const resumed = await srv.api(`/api/destinations/${destination.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ state: 'active' }) });
+      assert.equal(resumed.status, 200);
+      const list = await settled(destination.id);
+      const late = list.filter((d) => d.message_id === list.find((x) => x.replay)?.message_id);
+      const [live, replay] = [late.find((d) => !d.replay), late.find((d) => d.replay)];
+      assert.ok(live && replay, 'the late call has a live and a replayed delivery');
+      assert.ok((live.attempt_log[0]?.attempted_at ?? '') < (replay.attempt_log[0]?.attempted_at ?? ''), `live ${live.attempt_log[0]?.attempted_at} before the replay ${replay.attempt_log[0]?.attempted_at}`);
+      assert.equal(assertPerCallOrder(list.filter((d) => !d.replay), rx.received.filter((r) => callOf(r) !== 'piopiy:f-late')), 1);
+    });
+
     it('validates destinations and reports the outbox in metrics', async () => {
       const bad = async (body: Record<string, unknown>, code: string) => {
         const res = await srv.api('/api/destinations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
