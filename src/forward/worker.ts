@@ -392,8 +392,9 @@ export class Forwarder {
    *   one of its call: one probe of the small held index, a correlated min() (PostgreSQL had
    *   planned NOT EXISTS over all pending deliveries as an anti join that scanned them per
    *   candidate).
-   * A replayed delivery also waits until no live delivery queued before it is fresh, so it goes
-   * out after every earlier delivery of its call, as a live one does.
+   * A replayed delivery also waits for the fresh deliveries of its call queued before it, so it
+   * goes out after every earlier delivery of its call, as a live one does; other calls' fresh
+   * deliveries held back by retries do not hold it up.
    * The candidates are materialized once: written as `id IN (subquery)`, PostgreSQL ran the
    * subquery again for every pending delivery. The outer conditions are checked again on the row
    * as it is when locked (PostgreSQL re-reads a row another transaction updated), so a delivery
@@ -404,25 +405,34 @@ export class Forwarder {
       WHERE h.destination_id = ? AND ${HELD('h')} AND h.replay = ? AND h.next_attempt_ms <= ? AND (h.lease_until_ms IS NULL OR h.lease_until_ms < ?)
         AND h.id = (SELECT min(o.id) FROM deliveries o WHERE o.destination_id = h.destination_id AND o.order_key = h.order_key AND ${HELD('o')})`;
     const heldParams = [d.id, replay, now, now];
-    // replays are all held; live deliveries are fresh until claimed, or held when tried again.
-    // A replay waits until every live delivery queued before it was claimed once: by then those of
-    // its call are held, which the first-held check sees.
-    const afterLive = `AND NOT EXISTS (SELECT 1 FROM deliveries f WHERE f.destination_id = h.destination_id AND ${FRESH('f')} AND f.id < h.id)`;
+    const window = Math.max(FRESH_WINDOW, limit * 4);
+    const fresh = `fresh AS MATERIALIZED (
+        SELECT f.id, f.order_key, f.next_attempt_ms FROM deliveries f
+        WHERE f.destination_id = ? AND ${FRESH('f')}
+          AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.destination_id = f.destination_id AND o.order_key = f.order_key AND ${HELD('o')} AND o.id < f.id)
+        ORDER BY f.id LIMIT ?)`;
+    // replays are all held; live deliveries are fresh until claimed, or held when tried again. A
+    // replay also waits for its call's fresh deliveries queued before it: those are in the window
+    // when it is not full or reaches past the replay (a fresh one that waits for a held one is left
+    // out of the window, and the replay waits for that held one itself)
     const candidates =
       replay === 1
-        ? { sql: `picked AS MATERIALIZED (${heldFirst} ${afterLive} ORDER BY due, pick LIMIT ?)`, params: [...heldParams, limit] }
+        ? {
+            sql: `${fresh},
+              picked AS MATERIALIZED (${heldFirst}
+                AND NOT EXISTS (SELECT 1 FROM fresh w WHERE w.order_key = h.order_key AND w.id < h.id)
+                AND ((SELECT count(*) FROM fresh) < ? OR (SELECT max(id) FROM fresh) > h.id)
+                ORDER BY due, pick LIMIT ?)`,
+            params: [d.id, window, ...heldParams, window, limit],
+          }
         : {
-            sql: `fresh AS MATERIALIZED (
-                SELECT f.id, f.order_key, f.next_attempt_ms FROM deliveries f
-                WHERE f.destination_id = ? AND ${FRESH('f')}
-                  AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.destination_id = f.destination_id AND o.order_key = f.order_key AND ${HELD('o')} AND o.id < f.id)
-                ORDER BY f.id LIMIT ?),
+            sql: `${fresh},
               firsts AS (SELECT id, next_attempt_ms, row_number() OVER (PARTITION BY order_key ORDER BY id) AS n FROM fresh),
               picked AS MATERIALIZED (
                 SELECT id AS pick, next_attempt_ms AS due FROM firsts WHERE n = 1 AND next_attempt_ms <= ?
                 UNION ALL ${heldFirst}
                 ORDER BY due, pick LIMIT ?)`,
-            params: [d.id, Math.max(FRESH_WINDOW, limit * 4), now, ...heldParams, limit],
+            params: [d.id, window, now, ...heldParams, limit],
           };
     return {
       sql: `WITH ${candidates.sql}

@@ -313,6 +313,25 @@ for (const dialect of DIALECTS) {
       assert.equal(assertPerCallOrder(list.filter((d) => !d.replay), rx.received.filter((r) => callOf(r) !== 'piopiy:f-late')), 1);
     });
 
+    it('does not hold a replay back behind another call whose deliveries are retrying', async () => {
+      // every message of call f-stuck fails until dead-lettered, and its later deliveries wait
+      // behind it; a replay of another call goes meanwhile
+      const rx = await receiver((_id, _seen, data) => (data['conversation_uuid'] === 'f-stuck' ? { status: 503 } : { status: 200 }));
+      const { destination } = await addDestination({ url: rx.url, kinds: ['event.*'] });
+      const event = (id: string, leg: string) => ({ appid: 2222223, type: 'event', direction: 'inbound', status: 'waiting', cmiuuid: leg, conversation_uuid: id, from: 447000000500, time: Date.now() });
+      for (let i = 0; i < 3; i++) assert.equal((await postJson(`${srv.url}/webhook/events`, event('f-stuck', `f-stuck-${i}`))).status, 200);
+      const since = new Date().toISOString();
+      assert.equal((await postJson(`${srv.url}/webhook/events`, event('f-free', 'f-free-1'))).status, 200);
+      const res = await srv.api(`/api/destinations/${destination.id}/replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ since }) });
+      assert.equal(res.status, 202);
+      const list = await settled(destination.id);
+      const replay = list.find((d) => d.replay);
+      const stuck = list.filter((d) => !d.replay && d.state === 'dead').sort((a, b) => Number(a.id) - Number(b.id));
+      assert.equal(stuck.length, 3, 'the stuck call is dead-lettered, one delivery after another');
+      const lastStuck = stuck[2]?.attempt_log[0]?.attempted_at ?? '';
+      assert.ok(replay?.state === 'succeeded' && (replay.attempt_log[0]?.attempted_at ?? '') < lastStuck, `the replay (${replay?.attempt_log[0]?.attempted_at}) went before the stuck call's last delivery was first tried (${lastStuck})`);
+    });
+
     it('validates destinations and reports the outbox in metrics', async () => {
       const bad = async (body: Record<string, unknown>, code: string) => {
         const res = await srv.api('/api/destinations', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });

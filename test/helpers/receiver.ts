@@ -21,8 +21,8 @@ export interface Answer {
   hang?: boolean;
 }
 
-/** How the receiver answers a request: by the message id and how many times it has seen it. */
-export type Responder = (id: string, seen: number) => Answer;
+/** How the receiver answers a request: by the message id, how many times it has seen it, and its data. */
+export type Responder = (id: string, seen: number, data: Record<string, unknown>) => Answer;
 
 export interface Receiver {
   url: string;
@@ -61,8 +61,8 @@ export async function startReceiver(respond: Responder = () => ({ status: 200 })
       const id = String(req.headers['webhook-id'] ?? '');
       const n = (seen.get(id) ?? 0) + 1;
       seen.set(id, n);
-      const answer = receiver.respond(id, n);
       const parsed = JSON.parse(body) as { type: string; data: Record<string, unknown> };
+      const answer = receiver.respond(id, n, parsed.data);
       received.push({ headers: req.headers, body, status: answer.status, seq: received.length, id, type: parsed.type, data: parsed.data });
       if (answer.hang) {
         const end = () => res.destroy();
