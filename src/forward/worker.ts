@@ -385,7 +385,11 @@ export class Forwarder {
    * Leases up to `limit` due deliveries of a destination still active (the list of destinations is
    * cached): only the first pending one of each call (order key), in two parts (sql/<dialect>/006):
    * - fresh deliveries (live, never tried nor leased), read in id order: those of a call that has
-   *   a held delivery with a lower id wait, and of the rest the first FRESH_WINDOW by id are read,
+   *   a held delivery with a lower id wait, and so do those of a call with a live or leased held
+   *   delivery of a higher id. On PostgreSQL, ingest transactions (of several batches, or several
+   *   instances) can commit out of id order: a delivery that became visible after a later one of
+   *   its call was claimed goes after it, never beside it. (A replay with a higher id, not leased,
+   *   waits for the fresh ones instead: see below.) Of the rest the first FRESH_WINDOW by id are read,
    *   so that every fresh delivery of a call before the one picked is among them and each call's
    *   first can be told by row_number(). A fresh one is due when it is made.
    * - held ones (retrying, or leased and let go, or replayed) in due order, each the first held
@@ -409,7 +413,8 @@ export class Forwarder {
     const fresh = `fresh AS MATERIALIZED (
         SELECT f.id, f.order_key, f.next_attempt_ms FROM deliveries f
         WHERE f.destination_id = ? AND ${FRESH('f')}
-          AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.destination_id = f.destination_id AND o.order_key = f.order_key AND ${HELD('o')} AND o.id < f.id)
+          AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.destination_id = f.destination_id AND o.order_key = f.order_key AND ${HELD('o')}
+            AND (o.id < f.id OR o.replay = 0 OR o.lease_until_ms IS NOT NULL))
         ORDER BY f.id LIMIT ?)`;
     // replays are all held; live deliveries are fresh until claimed, or held when tried again. A
     // replay also waits for its call's fresh deliveries queued before it: those are in the window

@@ -5,7 +5,7 @@ import { generateDeliveries } from '../../src/simulator/index.js';
 import { DIALECTS } from '../helpers/dialects.js';
 import { startReceiver, verify, type Receiver, type Received } from '../helpers/receiver.js';
 import { waitUntil } from '../helpers/serve-child.js';
-import { postJson, startTestServer, type TestServer } from '../helpers/server.js';
+import { postJson, runSql, startTestServer, type TestServer } from '../helpers/server.js';
 import { sendAll } from '../helpers/simulate.js';
 
 /** Retries come quickly in tests; the schedule is long enough that nothing dead-letters by accident. */
@@ -160,6 +160,36 @@ for (const dialect of DIALECTS) {
       assert.equal(list.length, 300);
       assert.ok(list.every((d) => d.state === 'succeeded' && d.attempts === 2), 'two attempts each');
       assert.equal(assertPerCallOrder(list, rx.received), calls.length);
+    });
+
+    it('holds a live delivery back while a later one of its call is in flight elsewhere, as when ingest commits out of id order', async () => {
+      // On PostgreSQL two ingest transactions can commit out of id order: a call's later delivery is
+      // claimed (here: leased by another instance) before its earlier one becomes visible. The earlier
+      // one must wait for it, not go out beside it.
+      const rx = await receiver();
+      const { destination } = await addDestination({ url: rx.url, kinds: ['event.*'], state: 'paused' });
+      const event = (id: string, leg: string, at: number) => ({ appid: 2222223, type: 'event', direction: 'inbound', status: 'waiting', cmiuuid: leg, conversation_uuid: id, from: 447000000600, time: at });
+      const post = async (body: Record<string, unknown>) => {
+        const res = await postJson(`${srv.url}/webhook/events`, body);
+        assert.equal(res.status, 200);
+        return `evt_${((await res.json()) as { id: string }).id}`;
+      };
+      const start = Date.now() - 60_000;
+      const [first, second] = [await post(event('f-gap', 'f-gap-1', start)), await post(event('f-gap', 'f-gap-2', start + 1000))];
+      const queued = await deliveries(`&destination=${destination.id}`);
+      const idOf = (message: string) => queued.find((d) => d.message_id === message)?.id as string;
+      assert.ok(Number(idOf(first)) < Number(idOf(second)));
+      await runSql(srv.config, 'UPDATE deliveries SET lease_until_ms = ?, lease_owner = ? WHERE id = ?', [Date.now() + 3600_000, 'another-instance', Number(idOf(second))]);
+      const other = await post(event('f-gap-other', 'f-gap-other-1', start + 2000));
+      const resumed = await srv.api(`/api/destinations/${destination.id}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ state: 'active' }) });
+      assert.equal(resumed.status, 200);
+      // the other call's delivery, queued after the held-back one, is claimed and sent: the claims ran past it
+      await waitUntil(() => rx.accepted().has(other), () => 'the other call was not delivered');
+      assert.equal(rx.received.filter((r) => r.id === first).length, 0, 'the earlier delivery went out while the later one of its call was in flight');
+      // the other instance finishes; the earlier delivery goes now
+      await runSql(srv.config, "UPDATE deliveries SET state = 'succeeded', attempts = 1, lease_until_ms = NULL, lease_owner = NULL WHERE id = ?", [Number(idOf(second))]);
+      await waitUntil(() => rx.accepted().has(first), () => 'the earlier delivery was not sent after the later one finished');
+      assert.equal(rx.received.filter((r) => r.id === second).length, 0);
     });
 
     it('sends kinds and field filters it is told, and holds deliveries while paused', async () => {

@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
 import { resolveConfig, type Config } from '../../src/config.js';
 import { startServer } from '../../src/main.js';
 import { freshDatabase, type Dialect } from './dialects.js';
@@ -54,4 +56,29 @@ export async function startTestServer(dialect: Dialect, env: Record<string, stri
 
 export function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
   return fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+}
+
+/**
+ * Runs one statement on the server's own database, from outside the server, as another instance
+ * or an operator would; `?` placeholders on both dialects.
+ */
+export async function runSql(config: Config, sql: string, params: readonly unknown[] = []): Promise<void> {
+  if (!config.databaseUrl) {
+    const db = new Database(join(config.dataDir, 'callhook.db'));
+    try {
+      db.pragma('busy_timeout = 5000');
+      db.prepare(sql).run(...params);
+    } finally {
+      db.close();
+    }
+    return;
+  }
+  const client = new pg.Client({ connectionString: config.databaseUrl });
+  await client.connect();
+  try {
+    let n = 0;
+    await client.query(sql.replace(/\?/g, () => `$${++n}`), [...params]);
+  } finally {
+    await client.end();
+  }
 }
