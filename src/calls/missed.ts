@@ -128,35 +128,66 @@ export interface QueueChange {
  * both dialects: it yields the reads it needs, is given their rows, and returns the writes, which
  * the store runs in the transaction that changed the calls. Only numbers whose calls reached an end
  * (answered or missed) are touched, and for each only the items open or resolved after the
- * earliest change are derived again.
+ * earliest change are derived again; an open item that the change only extends is joined
+ * (joinOpenItem) rather than derived again.
  */
 export function* syncQueue(change: QueueChange): Generator<Sql, Sql[], Row[]> {
   const since = new Map<string, string>();
-  for (const t of change.touch ?? []) since.set(t.number, minIso(since.get(t.number), t.since));
+  // numbers whose queue is derived again whatever else holds: a manual resolution, or a call gone
+  const derive = new Set<string>();
+  for (const t of change.touch ?? []) {
+    since.set(t.number, minIso(since.get(t.number), t.since));
+    derive.add(t.number);
+  }
   const final = (change.changed ?? []).filter((c) => c.status === 'answered' || c.status === 'missed');
+  const finalOf = new Map<string, QueueCall[]>();
   for (const c of final) {
     const n = queueNumber(c);
-    if (n !== null && c.started_at !== null) since.set(n, minIso(since.get(n), c.started_at));
+    if (n === null || c.started_at === null) continue;
+    since.set(n, minIso(since.get(n), c.started_at));
+    finalOf.set(n, [...(finalOf.get(n) ?? []), { ...c, started_at: c.started_at }]);
   }
   // calls already queued, possibly under another number or as a call that is gone now
   const ids = [...final.map((c) => c.id), ...(change.deleted ?? [])];
+  const memberOf = new Map<string, { number: string; item: string }>();
   if (ids.length > 0) {
-    const known = yield { sql: `SELECT m.number, i.first_missed_at FROM missed_calls m JOIN missed_items i ON i.id = m.item_id WHERE m.call_id IN (${marks(ids.length)})`, params: ids };
-    for (const r of known) since.set(String(r['number']), minIso(since.get(String(r['number'])), String(r['first_missed_at'])));
+    const known = yield {
+      sql: `SELECT m.call_id, m.number, m.item_id, i.first_missed_at FROM missed_calls m JOIN missed_items i ON i.id = m.item_id WHERE m.call_id IN (${marks(ids.length)})`,
+      params: ids,
+    };
+    for (const r of known) {
+      const n = String(r['number']);
+      since.set(n, minIso(since.get(n), String(r['first_missed_at'])));
+      memberOf.set(String(r['call_id']), { number: n, item: String(r['item_id']) });
+      if (!finalOf.get(n)?.some((c) => c.id === String(r['call_id']))) derive.add(n);
+    }
   }
   if (since.size === 0) return [];
-  const numbers = [...since.keys()];
   const earliest = [...since.values()].reduce((a, b) => (b < a ? b : a));
   const items = yield {
-    sql: `SELECT number, first_missed_at, resolved_at FROM missed_items WHERE number IN (${marks(numbers.length)}) AND (state = 'open' OR resolved_at >= ?)`,
-    params: [...numbers, earliest],
+    sql: `SELECT id, number, first_missed_at, last_missed_at, attempts, voicemail, team, ivr_name, state, resolved_at, call_ids FROM missed_items
+      WHERE number IN (${marks(since.size)}) AND (state = 'open' OR resolved_at >= ?)`,
+    params: [...since.keys(), earliest],
   };
   // items still open, or resolved after the change, are derived again from their first miss
+  const relevant = new Map<string, Row[]>();
   for (const r of items) {
     const n = String(r['number']);
     const from = since.get(n) as string;
-    if (r['resolved_at'] === null || String(r['resolved_at']) >= from) since.set(n, minIso(from, String(r['first_missed_at'])));
+    if (r['resolved_at'] === null || String(r['resolved_at']) >= from) relevant.set(n, [...(relevant.get(n) ?? []), r]);
   }
+  const writes: Sql[] = [];
+  for (const [n, rows] of relevant) {
+    const joined = derive.has(n) || rows.length !== 1 ? null : joinOpenItem(itemFromRow(rows[0] as Row), finalOf.get(n) ?? [], memberOf);
+    if (joined) {
+      writes.push(...joined);
+      since.delete(n);
+    } else {
+      for (const r of rows) since.set(n, minIso(since.get(n), String(r['first_missed_at'])));
+    }
+  }
+  if (since.size === 0) return writes;
+  const numbers = [...since.keys()];
   const start = [...since.values()].reduce((a, b) => (b < a ? b : a));
   const callRows = yield {
     sql: `SELECT c.direction, c.from_number, c.to_number, c.data FROM calls c WHERE c.status IN ('answered', 'missed') AND c.started_at >= ?
@@ -180,7 +211,6 @@ export function* syncQueue(change: QueueChange): Generator<Sql, Sql[], Row[]> {
     resolutionsOf.set(n, [...(resolutionsOf.get(n) ?? []), { number: n, resolved_at: String(r['resolved_at']), note: r['note'] === null ? null : String(r['note']) }]);
   }
 
-  const writes: Sql[] = [];
   const windows = numbers.flatMap((n) => [n, since.get(n) as string]);
   const inWindows = Array.from({ length: numbers.length }, () => '(number = ? AND first_missed_at >= ?)').join(' OR ');
   writes.push({ sql: `DELETE FROM missed_calls WHERE item_id IN (SELECT id FROM missed_items WHERE ${inWindows})`, params: windows });
@@ -212,6 +242,44 @@ export function* syncQueue(change: QueueChange): Generator<Sql, Sql[], Row[]> {
     });
   }
   return writes;
+}
+
+/**
+ * The writes that bring an open item up to date when the change only adds misses after its latest
+ * one, or gives its latest call fields it lacked: what deriving its number again would give,
+ * without reading every call since its first miss. A number that misses all day and is never
+ * called back would otherwise cost more with each call. Null when the item must be derived again.
+ */
+function joinOpenItem(item: MissedItem, calls: readonly QueueCall[], memberOf: ReadonlyMap<string, { item: string }>): Sql[] | null {
+  if (item.state !== 'open' || calls.length === 0) return null;
+  const next = { ...item, call_ids: [...item.call_ids] };
+  const added: string[] = [];
+  const fields = ['voicemail', 'team', 'ivr_name'] as const;
+  for (const c of [...calls].sort((a, b) => (a.started_at < b.started_at ? -1 : a.started_at > b.started_at ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+    if (!isMiss(c)) return null;
+    if (memberOf.has(c.id)) {
+      // its latest call again, at the same time: a field it lacked may come, none may go
+      if (memberOf.get(c.id)?.item !== item.id || c.id !== next.call_ids.at(-1) || c.started_at !== next.last_missed_at) return null;
+      if (fields.some((f) => (c[f] ?? null) === null && next[f] !== null)) return null;
+    } else {
+      if (c.started_at <= next.last_missed_at) return null;
+      next.attempts += 1;
+      next.last_missed_at = c.started_at;
+      next.call_ids.push(c.id);
+      added.push(c.id);
+    }
+    for (const f of fields) next[f] = c[f] ?? next[f];
+  }
+  return [
+    {
+      sql: 'UPDATE missed_items SET last_missed_at = ?, attempts = ?, voicemail = ?, team = ?, ivr_name = ?, call_ids = ? WHERE id = ?',
+      params: [next.last_missed_at, next.attempts, next.voicemail, next.team, next.ivr_name, JSON.stringify(next.call_ids), item.id],
+    },
+    ...added.map((id) => ({
+      sql: 'INSERT INTO missed_calls (call_id, item_id, number, callback_sec) VALUES (?, ?, ?, NULL) ON CONFLICT (call_id) DO UPDATE SET item_id = excluded.item_id, number = excluded.number, callback_sec = NULL',
+      params: [id, item.id, item.number],
+    })),
+  ];
 }
 
 export function itemFromRow(row: Row): MissedItem {

@@ -4,7 +4,9 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import type { MissedItem } from '../../src/calls/missed.js';
+import { syncQueue, type MissedItem } from '../../src/calls/missed.js';
+import type { Call } from '../../src/calls/call-schema.js';
+import type { Row, Sql } from '../../src/store/port.js';
 import { DIALECTS } from '../helpers/dialects.js';
 import { postJson, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -26,6 +28,51 @@ const cdr = {
     appid: 2222223, type: 'cdr', direction: 'outbound', leg: 'a', cmiuuid: randomUUID(), user: '202_2222223', status: 'answered', to: Number(number), virtual_number: '440000000000', time: at, answeredsec: 45, hangup_reason: 'sent_bye',
   }),
 };
+
+/** Runs the queue's generator against canned rows, one answer per read; gives the reads it made and its writes. */
+function driveQueue(change: Parameters<typeof syncQueue>[0], answers: Row[][]): { reads: Sql[]; writes: Sql[] } {
+  const gen = syncQueue(change);
+  const reads: Sql[] = [];
+  let step = gen.next([]);
+  while (!step.done) {
+    reads.push(step.value);
+    step = gen.next(answers[reads.length - 1] ?? []);
+  }
+  return { reads, writes: step.value };
+}
+
+describe('callback queue: joining an open item', () => {
+  const at = (min: number) => new Date(T + min * MIN).toISOString();
+  const miss = (id: string, min: number, fields: Partial<Call> = {}) => ({ id, platform: 'telecmi', direction: 'inbound', status: 'missed', from: '447000000900', to: '440000000000', started_at: at(min), answered_at: null, voicemail: null, team: 'Sales', ivr_name: null, ...fields }) as unknown as Call;
+  const history = Array.from({ length: 500 }, (_, i) => `telecmi:old-${i}`);
+  const open = { id: history[0], number: '447000000900', first_missed_at: at(-500), last_missed_at: at(-1), attempts: 500, voicemail: 'vm-1.wav', team: 'Sales', ivr_name: null, state: 'open', resolved_at: null, resolved_by: null, note: null, time_to_callback_sec: null, call_ids: JSON.stringify(history) };
+
+  it('adds a later miss to the open item without reading the calls since its first miss', () => {
+    const { reads, writes } = driveQueue({ changed: [miss('telecmi:new', 0, { ivr_name: 'salesivr' })] }, [[], [open]]);
+    assert.equal(reads.length, 2, 'the memberships and the items; no calls');
+    assert.equal(writes.length, 2);
+    const [update, member] = writes as [Sql, Sql];
+    assert.match(update.sql, /^UPDATE missed_items/);
+    assert.deepEqual(update.params.slice(0, 5), [at(0), 501, 'vm-1.wav', 'Sales', 'salesivr']);
+    assert.deepEqual(JSON.parse(String(update.params[5])), [...history, 'telecmi:new']);
+    assert.match(member.sql, /^INSERT INTO missed_calls/);
+    assert.deepEqual(member.params, ['telecmi:new', history[0], '447000000900']);
+  });
+
+  it('gives the latest call a field it lacked, and derives the number again when one is lost or a miss lands earlier', () => {
+    const latest = { call_id: history.at(-1), number: '447000000900', item_id: history[0], first_missed_at: open.first_missed_at };
+    const gained = driveQueue({ changed: [miss(history.at(-1) as string, -1, { voicemail: 'vm-2.wav' })] }, [[latest], [open]]);
+    assert.equal(gained.reads.length, 2);
+    assert.deepEqual(gained.writes.map((w) => w.params.slice(0, 3)), [[at(-1), 500, 'vm-2.wav']]);
+    // a miss before the latest one, or the latest losing its voicemail: the calls since the first miss are read
+    const earlier = driveQueue({ changed: [miss('telecmi:late', -2)] }, [[], [open]]);
+    const lost = driveQueue({ changed: [miss(history.at(-1) as string, -1, { team: null })] }, [[latest], [open]]);
+    for (const { reads } of [earlier, lost]) {
+      assert.match(reads[2]?.sql ?? '', /FROM calls c/);
+      assert.equal(reads[2]?.params[0], new Date(T - 500 * MIN - 6 * 3600_000).toISOString());
+    }
+  });
+});
 
 for (const dialect of DIALECTS) {
   describe(`missed-call callback queue (${dialect})`, () => {
@@ -111,6 +158,21 @@ for (const dialect of DIALECTS) {
       const both = await itemOf('447000000006');
       assert.deepEqual(both.map((i) => i.state).sort(), ['open', 'resolved']);
       assert.equal(both.find((i) => i.state === 'open')?.attempts, 1);
+    });
+
+    it('keeps a number that misses again and again in one item, late arrivals included', async () => {
+      const number = '447000000007';
+      const calls = Array.from({ length: 30 }, (_, i) => cdr.missed(number, T + i * MIN));
+      const late = cdr.missed(number, T + 14 * MIN + 30_000);
+      await send(...calls, late, cdr.missed(number, T + 40 * MIN));
+      const [item, ...rest] = await itemOf(number);
+      assert.equal(rest.length, 0, 'one item');
+      assert.equal(item?.state, 'open');
+      assert.equal(item?.attempts, 32);
+      assert.equal(item?.last_missed_at, new Date(T + 40 * MIN - 30_000).toISOString());
+      const ids = item?.call_ids ?? [];
+      assert.equal(ids[15], `telecmi:${String(late.conversation_uuid)}`, 'the late miss in its place by time');
+      assert.deepEqual(ids.slice(0, 15), calls.slice(0, 15).map((c) => `telecmi:${String(c.conversation_uuid)}`));
     });
 
     it('gives the same queue, manual resolutions included, after callhook rebuild', async () => {
