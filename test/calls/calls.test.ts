@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import Database from 'better-sqlite3';
-import pg from 'pg';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
@@ -10,7 +8,7 @@ import { generateDeliveries, type SimCall } from '../../src/simulator/index.js';
 import { CALL_TABLE_COLUMNS, callColumns } from '../../src/store/rows.js';
 import { DIALECTS } from '../helpers/dialects.js';
 import { loadFixtures } from '../helpers/fixtures.js';
-import { postJson, startTestServer, type TestServer } from '../helpers/server.js';
+import { postJson, runSql, startTestServer, type TestServer } from '../helpers/server.js';
 import { sendAll } from '../helpers/simulate.js';
 
 const fixtures = loadFixtures();
@@ -42,25 +40,6 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
 }
 
 const byId = (a: Call, b: Call) => (a.id < b.id ? -1 : 1);
-
-/** Every row of the calls table, as the database holds it. */
-async function callRows(srv: TestServer): Promise<Record<string, unknown>[]> {
-  if (!srv.config.databaseUrl) {
-    const db = new Database(join(srv.config.dataDir, 'callhook.db'), { readonly: true });
-    try {
-      return db.prepare('SELECT * FROM calls').all() as Record<string, unknown>[];
-    } finally {
-      db.close();
-    }
-  }
-  const client = new pg.Client({ connectionString: srv.config.databaseUrl });
-  await client.connect();
-  try {
-    return (await client.query<Record<string, unknown>>('SELECT * FROM calls')).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 for (const dialect of DIALECTS) {
   describe(`calls (${dialect})`, () => {
@@ -108,7 +87,7 @@ for (const dialect of DIALECTS) {
     it('keeps every column of a call, indexed or not, equal to the call it stores, however often it changed', async () => {
       // a call is updated with each of its events, on SQLite setting only the indexed columns that changed
       for (const srv of [inOrder, shuffledSrv]) {
-        const rows = await callRows(srv);
+        const rows = await runSql(srv.config, 'SELECT * FROM calls');
         assert.ok(rows.length >= generated.calls.length);
         for (const row of rows) {
           const expected = callColumns(JSON.parse(String(row['data'])) as Call, (b) => b) as Record<string, unknown>;

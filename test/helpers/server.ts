@@ -60,24 +60,26 @@ export function postJson(url: string, body: unknown, headers: Record<string, str
 
 /**
  * Runs one statement on the server's own database, from outside the server, as another instance
- * or an operator would; `?` placeholders on both dialects.
+ * or an operator would; `?` placeholders on both dialects. Gives the rows it returns.
  */
-export async function runSql(config: Config, sql: string, params: readonly unknown[] = []): Promise<void> {
+export async function runSql(config: Config, sql: string, params: readonly unknown[] = []): Promise<Record<string, unknown>[]> {
   if (!config.databaseUrl) {
     const db = new Database(join(config.dataDir, 'callhook.db'));
     try {
       db.pragma('busy_timeout = 5000');
-      db.prepare(sql).run(...params);
+      const st = db.prepare(sql);
+      if (st.reader) return st.all(...params) as Record<string, unknown>[];
+      st.run(...params);
+      return [];
     } finally {
       db.close();
     }
-    return;
   }
   const client = new pg.Client({ connectionString: config.databaseUrl });
   await client.connect();
   try {
     let n = 0;
-    await client.query(sql.replace(/\?/g, () => `$${++n}`), [...params]);
+    return (await client.query<Record<string, unknown>>(sql.replace(/\?/g, () => `$${++n}`), [...params])).rows;
   } finally {
     await client.end();
   }
